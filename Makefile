@@ -1,0 +1,32 @@
+# Strata — two entry points: `make demo` and `make test`. Both install the native libraries
+# from Debian when they are missing (run as root on a fresh machine).
+
+SWIFT ?= swift
+NATIVE_PACKAGES := libzstd-dev liblz4-dev libre2-dev pkg-config libsqlite3-dev
+BIN := .build/release/strata
+DEMO := demo-out
+
+.PHONY: all deps build test demo clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(NATIVE_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product strata
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: build
+	@bash scripts/demo.sh $(BIN) $(DEMO)
+
+clean:
+	rm -rf .build $(DEMO)

@@ -1,0 +1,386 @@
+import StrataCore
+
+/// Turns the decoded lines of one container log file into records: joins partial lines,
+/// groups stack traces (built-in rules or a user start pattern), caps record size, and
+/// attaches the checkpoints that make restarts lose nothing.
+///
+/// stdout and stderr are assembled independently, each as its own *sequence* with its own
+/// checkpoint offset; envelope errors belong to the stdout sequence. Records of one sequence
+/// come out in file order; records of different sequences may come out of file order (a
+/// stderr line can be emitted while an older stdout group is still pending).
+///
+/// Records are held back while they could still grow: a partial line until its last piece
+/// arrives, a line until the next line of its stream shows whether it continues it. The
+/// caller calls `flushExpired(now:)` at `oldestPendingDeadline` to emit what stopped growing
+/// and `flushAll` when the file is closed. With no multiline rule configured, whole lines are
+/// emitted at once.
+///
+/// Flags:
+/// - `.multiline`: the record holds more than one line.
+/// - `.partial`: a partial line emitted before its last piece arrived (timeout, shutdown, or a
+///   corrupt line in between).
+/// - `.truncated`: one piece of something longer than `maxRecordBytes`: pieces of a long line
+///   (cut at a UTF-8 character boundary when there is one within 3 bytes), or both sides of
+///   a multiline group split because the next line did not fit.
+/// - `.parseError`: the raw line of an envelope error, always a record of its own.
+/// - `.flushedByTimeout`: emitted by `flushExpired` or `flushAll` while it could still have
+///   grown: a partial line, a group of several lines, or a single line that opens a trace
+///   (`panic: ...`, `Traceback ...`, an exception header). A lone ordinary line emitted by
+///   the timeout is complete and not flagged.
+///
+/// Checkpoints: a record's `checkpoint` is the end offset of its last line (nil on every piece
+/// of a cut line but the last); `peerCheckpoint` covers the other sequence (see
+/// `AssembledRecord`).
+public struct LineAssembler {
+    public let configuration: AssemblyConfiguration
+    private let context: Context
+    private var stdout = StreamState(sequence: .stdout)
+    private var stderr = StreamState(sequence: .stderr)
+    /// The end of the furthest line appended.
+    private var readPosition: Int64 = 0
+
+    public init(configuration: AssemblyConfiguration = AssemblyConfiguration()) {
+        self.configuration = configuration
+        let rules = MultilineRules.Rules(configuration.builtinRules)
+        context = Context(
+            cap: max(4, configuration.maxRecordBytes),
+            timeout: configuration.flushTimeoutNanos,
+            rules: rules,
+            pattern: configuration.startPattern,
+            grouping: configuration.startPattern != nil || !rules.isEmpty)
+    }
+
+    /// Adds one decoded line that occupies `lineStart..<lineEnd` of the file (`lineEnd` is
+    /// after its `\n`). `now` is the arrival time on the caller's timeout clock.
+    public mutating func append(
+        _ entry: RuntimeEntry, lineStart: Int64, lineEnd: Int64, now: Int64, emit: (AssembledRecord) -> Void
+    ) {
+        if lineEnd > readPosition { readPosition = lineEnd }
+        switch CheckpointSequence(entry: entry) {
+        case .stdout:
+            let peer = peerCheckpoint(stderr)
+            stdout.append(entry, lineStart: lineStart, lineEnd: lineEnd, now: now, context, peer, emit)
+        case .stderr:
+            let peer = peerCheckpoint(stdout)
+            stderr.append(entry, lineStart: lineStart, lineEnd: lineEnd, now: now, context, peer, emit)
+        }
+    }
+
+    /// Emits the groups and partial lines whose last line arrived `flushTimeoutNanos` or more
+    /// before `now`.
+    public mutating func flushExpired(now: Int64, emit: (AssembledRecord) -> Void) {
+        stdout.flushExpired(now: now, context, peerCheckpoint(stderr), emit)
+        stderr.flushExpired(now: now, context, peerCheckpoint(stdout), emit)
+    }
+
+    /// Emits everything pending (shutdown, or the file was drained and closed).
+    public mutating func flushAll(emit: (AssembledRecord) -> Void) {
+        stdout.flushAll(context, peerCheckpoint(stderr), emit)
+        stderr.flushAll(context, peerCheckpoint(stdout), emit)
+    }
+
+    /// When `flushExpired` next has something to do; nil when nothing is pending.
+    public var oldestPendingDeadline: Int64? {
+        switch (stdout.deadline(context.timeout), stderr.deadline(context.timeout)) {
+        case (let a?, let b?): min(a, b)
+        case (let a?, nil): a
+        case (nil, let b?): b
+        case (nil, nil): nil
+        }
+    }
+
+    public var hasPending: Bool { stdout.hasPending || stderr.hasPending }
+
+    /// The position that is safe to store once every record emitted so far is delivered:
+    /// per sequence, the start of its oldest line still held here, or the end of what was read.
+    public var resumePoint: ResumePoint {
+        ResumePoint(
+            stdoutOffset: stdout.oldestPendingStart ?? readPosition,
+            stderrOffset: stderr.oldestPendingStart ?? readPosition)
+    }
+
+    private func peerCheckpoint(_ state: StreamState) -> StreamCheckpoint {
+        StreamCheckpoint(sequence: state.sequence, offset: state.oldestPendingStart ?? readPosition)
+    }
+}
+
+extension LineAssembler {
+    struct Context {
+        let cap: Int
+        let timeout: Int64
+        let rules: MultilineRules.Rules
+        let pattern: (any LinePredicate)?
+        /// false: every line is its own record and nothing waits for the next line.
+        let grouping: Bool
+    }
+
+    /// Lines held until we know whether the next line continues them.
+    struct PendingGroup {
+        var body: [UInt8]
+        var timestamp: Int64
+        var stream: LogStream
+        var firstLineStart: Int64
+        var lastLineEnd: Int64
+        var lastArrival: Int64
+        var lineCount: Int
+        var mode: MultilineRules.Mode
+        var flags: RecordFlags
+    }
+
+    /// The pieces of a partial line so far (at most `cap` bytes: longer prefixes went out).
+    struct PendingPartial {
+        var body: [UInt8]
+        var timestamp: Int64
+        var stream: LogStream
+        var firstLineStart: Int64
+        var lastLineEnd: Int64
+        var lastArrival: Int64
+        /// Pieces of this line were already emitted because it outgrew the cap.
+        var wasCut: Bool
+    }
+
+    struct StreamState {
+        let sequence: CheckpointSequence
+        /// Older than `partial` in the file when both are set.
+        var group: PendingGroup?
+        var partial: PendingPartial?
+
+        init(sequence: CheckpointSequence) { self.sequence = sequence }
+
+        var hasPending: Bool { group != nil || partial != nil }
+
+        var oldestPendingStart: Int64? { group?.firstLineStart ?? partial?.firstLineStart }
+
+        func deadline(_ timeout: Int64) -> Int64? {
+            if let group {
+                // A group keeps waiting while a partial line after it is still arriving.
+                return max(group.lastArrival, partial?.lastArrival ?? .min) &+ timeout
+            }
+            if let partial { return partial.lastArrival &+ timeout }
+            return nil
+        }
+
+        // MARK: Input
+
+        mutating func append(
+            _ entry: RuntimeEntry, lineStart: Int64, lineEnd: Int64, now: Int64, _ context: Context,
+            _ peer: StreamCheckpoint, _ emit: (AssembledRecord) -> Void
+        ) {
+            if entry.envelopeError {
+                // Whatever is pending is older: out first, then the raw line alone.
+                flushGroup(extraFlags: [], peer, emit)
+                flushPartial(extraFlags: [], peer, emit)
+                emitWhole(
+                    entry.content, timestamp: entry.time, stream: .unknown, flags: .parseError, lineEnd: lineEnd,
+                    context, peer, emit)
+                return
+            }
+
+            if entry.isPartial {
+                if partial == nil {
+                    partial = PendingPartial(
+                        body: entry.content, timestamp: entry.time, stream: entry.stream, firstLineStart: lineStart,
+                        lastLineEnd: lineEnd, lastArrival: now, wasCut: false)
+                } else {
+                    partial!.body.append(contentsOf: entry.content)
+                    partial!.lastLineEnd = lineEnd
+                    partial!.lastArrival = now
+                }
+                if partial!.body.count > context.cap {
+                    // The line will not fit in any record: whatever is pending goes out first,
+                    // then all but the last `cap` bytes of the line, as pieces.
+                    flushGroup(extraFlags: [], peer, emit)
+                    var p = partial!
+                    partial = nil
+                    p.body = LineAssembler.splitOff(
+                        p.body, cap: context.cap, timestamp: p.timestamp, stream: p.stream, flags: [], peer, emit)
+                    p.wasCut = true
+                    partial = p
+                }
+                return
+            }
+
+            // A whole line: the last piece of a partial line, or a line on its own.
+            guard var p = partial else {
+                addLine(
+                    entry.content, timestamp: entry.time, stream: entry.stream, lineStart: lineStart, lineEnd: lineEnd,
+                    now: now, wasCut: false, context, peer, emit)
+                return
+            }
+            partial = nil
+            if entry.content.isEmpty {
+                // A `\r\n` ending split across pieces: the decoder only strips `\r` at the end of a full line.
+                if p.body.last == UInt8(ascii: "\r") { p.body.removeLast() }
+            } else {
+                p.body.append(contentsOf: entry.content)
+            }
+            addLine(
+                p.body, timestamp: p.timestamp, stream: p.stream, lineStart: p.firstLineStart, lineEnd: lineEnd,
+                now: now, wasCut: p.wasCut, context, peer, emit)
+        }
+
+        /// Groups one whole line.
+        private mutating func addLine(
+            _ line: [UInt8], timestamp: Int64, stream: LogStream, lineStart: Int64, lineEnd: Int64, now: Int64,
+            wasCut: Bool, _ context: Context, _ peer: StreamCheckpoint, _ emit: (AssembledRecord) -> Void
+        ) {
+            guard context.grouping else {
+                emitWhole(
+                    line, timestamp: timestamp, stream: stream, flags: wasCut ? .truncated : [], lineEnd: lineEnd,
+                    context, peer, emit)
+                return
+            }
+            if wasCut {
+                // The tail of a cut line: it cannot join anything, but what follows may join it.
+                flushGroup(extraFlags: [], peer, emit)
+                startGroup(
+                    line, timestamp: timestamp, stream: stream, lineStart: lineStart, lineEnd: lineEnd, now: now,
+                    mode: .plain, flags: .truncated, context, peer, emit)
+                return
+            }
+
+            let decision: (continues: Bool, mode: MultilineRules.Mode)
+            if let pattern = context.pattern {
+                let starts = line.withUnsafeBytes { pattern.matches($0) }
+                decision = (!starts && group != nil, .user)
+            } else {
+                decision = line.withUnsafeBufferPointer {
+                    MultilineRules.decide(Line($0), pending: group?.mode, rules: context.rules)
+                }
+            }
+
+            if decision.continues, var g = group {
+                group = nil
+                if g.body.count + 1 + line.count <= context.cap {
+                    g.body.append(0x0A)
+                    g.body.append(contentsOf: line)
+                    g.lastLineEnd = lineEnd
+                    g.lastArrival = now
+                    g.lineCount += 1
+                    g.mode = decision.mode
+                    group = g
+                    return
+                }
+                // Does not fit: the group so far and the rest become separate pieces.
+                group = g
+                flushGroup(extraFlags: .truncated, peer, emit)
+                startGroup(
+                    line, timestamp: timestamp, stream: stream, lineStart: lineStart, lineEnd: lineEnd, now: now,
+                    mode: decision.mode, flags: .truncated, context, peer, emit)
+                return
+            }
+
+            flushGroup(extraFlags: [], peer, emit)
+            startGroup(
+                line, timestamp: timestamp, stream: stream, lineStart: lineStart, lineEnd: lineEnd, now: now,
+                mode: decision.mode, flags: [], context, peer, emit)
+        }
+
+        private mutating func startGroup(
+            _ line: [UInt8], timestamp: Int64, stream: LogStream, lineStart: Int64, lineEnd: Int64, now: Int64,
+            mode: MultilineRules.Mode, flags: RecordFlags, _ context: Context, _ peer: StreamCheckpoint,
+            _ emit: (AssembledRecord) -> Void
+        ) {
+            var body = line
+            var flags = flags
+            if body.count > context.cap {
+                body = LineAssembler.splitOff(
+                    body, cap: context.cap, timestamp: timestamp, stream: stream, flags: flags, peer, emit)
+                flags.insert(.truncated)
+            }
+            group = PendingGroup(
+                body: body, timestamp: timestamp, stream: stream, firstLineStart: lineStart, lastLineEnd: lineEnd,
+                lastArrival: now, lineCount: 1, mode: mode, flags: flags)
+        }
+
+        /// Emits a line that is a record on its own right away (cut into pieces if too long).
+        private func emitWhole(
+            _ line: [UInt8], timestamp: Int64, stream: LogStream, flags: RecordFlags, lineEnd: Int64,
+            _ context: Context, _ peer: StreamCheckpoint, _ emit: (AssembledRecord) -> Void
+        ) {
+            var body = line
+            var flags = flags
+            if body.count > context.cap {
+                body = LineAssembler.splitOff(
+                    body, cap: context.cap, timestamp: timestamp, stream: stream, flags: flags, peer, emit)
+                flags.insert(.truncated)
+            }
+            emit(
+                AssembledRecord(
+                    timestamp: timestamp, stream: stream, body: body, flags: flags,
+                    checkpoint: StreamCheckpoint(sequence: sequence, offset: lineEnd), peerCheckpoint: peer))
+        }
+
+        // MARK: Output
+
+        private mutating func flushGroup(
+            extraFlags: RecordFlags, _ peer: StreamCheckpoint, _ emit: (AssembledRecord) -> Void
+        ) {
+            guard let g = group else { return }
+            group = nil
+            var flags = g.flags.union(extraFlags)
+            if g.lineCount > 1 { flags.insert(.multiline) }
+            emit(
+                AssembledRecord(
+                    timestamp: g.timestamp, stream: g.stream, body: g.body, flags: flags,
+                    checkpoint: StreamCheckpoint(sequence: sequence, offset: g.lastLineEnd), peerCheckpoint: peer))
+        }
+
+        private mutating func flushPartial(
+            extraFlags: RecordFlags, _ peer: StreamCheckpoint, _ emit: (AssembledRecord) -> Void
+        ) {
+            guard let p = partial else { return }
+            partial = nil
+            var flags = extraFlags.union(.partial)
+            if p.wasCut { flags.insert(.truncated) }
+            emit(
+                AssembledRecord(
+                    timestamp: p.timestamp, stream: p.stream, body: p.body, flags: flags,
+                    checkpoint: StreamCheckpoint(sequence: sequence, offset: p.lastLineEnd), peerCheckpoint: peer))
+        }
+
+        private static func timeoutFlags(_ group: PendingGroup) -> RecordFlags {
+            group.lineCount > 1 || group.mode.expectsContinuation ? .flushedByTimeout : []
+        }
+
+        mutating func flushExpired(
+            now: Int64, _ context: Context, _ peer: StreamCheckpoint, _ emit: (AssembledRecord) -> Void
+        ) {
+            if let group, let deadline = deadline(context.timeout), now >= deadline {
+                flushGroup(extraFlags: Self.timeoutFlags(group), peer, emit)
+            }
+            if let partial, now >= partial.lastArrival &+ context.timeout {
+                flushGroup(extraFlags: [], peer, emit)
+                flushPartial(extraFlags: .flushedByTimeout, peer, emit)
+            }
+        }
+
+        mutating func flushAll(_ context: Context, _ peer: StreamCheckpoint, _ emit: (AssembledRecord) -> Void) {
+            if let group { flushGroup(extraFlags: Self.timeoutFlags(group), peer, emit) }
+            flushPartial(extraFlags: .flushedByTimeout, peer, emit)
+        }
+    }
+
+    /// Emits leading pieces of `body` (flagged `.truncated`, no checkpoint) until at most `cap`
+    /// bytes remain, and returns the rest. Cuts before a UTF-8 lead byte when one is within the
+    /// last 3 bytes of a piece.
+    static func splitOff(
+        _ body: [UInt8], cap: Int, timestamp: Int64, stream: LogStream, flags: RecordFlags, _ peer: StreamCheckpoint,
+        _ emit: (AssembledRecord) -> Void
+    ) -> [UInt8] {
+        guard body.count > cap else { return body }
+        var start = 0
+        while body.count - start > cap {
+            let limit = start + cap
+            var cut = limit
+            while cut > limit - 3, body[cut] & 0xC0 == 0x80 { cut -= 1 }
+            if body[cut] & 0xC0 == 0x80 { cut = limit }  // not UTF-8 anyway
+            emit(
+                AssembledRecord(
+                    timestamp: timestamp, stream: stream, body: Array(body[start..<cut]), flags: flags.union(.truncated),
+                    checkpoint: nil, peerCheckpoint: peer))
+            start = cut
+        }
+        return Array(body[start...])
+    }
+}

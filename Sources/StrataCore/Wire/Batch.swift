@@ -1,0 +1,239 @@
+/// The agent-to-collector batch, format version 1 (docs/WIRE.md is the specification).
+public enum WireFormat {
+    public static let magic: [UInt8] = Array("STRB".utf8)
+    public static let version: UInt8 = 1
+    public static let headerSize = 40
+    public static let contentType = "application/vnd.strata.batch.v1"
+    /// Largest uncompressed payload a reader accepts; larger claims are treated as corrupt.
+    public static let maxPayloadBytes = 256 << 20
+}
+
+public struct WireError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Builds one batch incrementally. Resources are interned in a table so a container's
+/// identity is written once per batch, not once per record.
+public struct BatchEncoder {
+    private var records = ByteWriter(capacity: 1 << 20)
+    private var resourceTable = ByteWriter(capacity: 4096)
+    private var resourceIndexBySource: [Int: Int] = [:]
+    public private(set) var resourceCount = 0
+    public private(set) var recordCount = 0
+    /// Uncompressed bytes so far; batch size limits are checked against this.
+    public var payloadBytes: Int { records.count + resourceTable.count }
+
+    public init() {}
+
+    /// Interns a resource under a caller-chosen source key (the agent uses its file number);
+    /// returns the index records refer to.
+    public mutating func resourceIndex(source: Int, resource: () -> Resource) -> Int {
+        if let index = resourceIndexBySource[source] { return index }
+        let index = resourceCount
+        let attributes = resource().attributes
+        resourceTable.writeVarint(UInt64(attributes.count))
+        for attribute in attributes {
+            resourceTable.writeString(attribute.key)
+            resourceTable.writeString(attribute.value)
+        }
+        resourceCount += 1
+        resourceIndexBySource[source] = index
+        return index
+    }
+
+    public mutating func append(_ record: LogRecord, resourceIndex: Int) {
+        records.writeZigZag(record.timestamp)
+        records.writeZigZag(record.observedTimestamp)
+        records.writeVarint(UInt64(resourceIndex))
+        records.writeByte(record.stream.rawValue)
+        records.writeByte(record.severity?.rawValue ?? 0)
+        records.writeVarint(UInt64(record.flags.rawValue))
+        var presence: UInt8 = 0
+        if record.traceID != nil { presence |= 1 }
+        if record.spanID != nil { presence |= 2 }
+        records.writeByte(presence)
+        if let traceID = record.traceID {
+            records.writeUInt64(traceID.high)
+            records.writeUInt64(traceID.low)
+        }
+        if let spanID = record.spanID { records.writeUInt64(spanID.value) }
+        records.writeString(record.body)
+        records.writeVarint(UInt64(record.attributes.count))
+        for attribute in record.attributes {
+            records.writeString(attribute.key)
+            records.writeString(attribute.value)
+        }
+        recordCount += 1
+    }
+
+    /// The uncompressed payload: resource table, then records.
+    public func payload() -> [UInt8] {
+        var out = ByteWriter(capacity: payloadBytes + 16)
+        out.writeVarint(UInt64(resourceCount))
+        out.writeBytes(resourceTable.bytes)
+        out.writeBytes(records.bytes)
+        return out.bytes
+    }
+
+    /// Seals the batch: compresses the payload and frames it with the header.
+    public func encode(id: BatchID, codec: CompressionCodec, level: Int = 3) throws -> [UInt8] {
+        try WireBatch.frame(payload: payload(), recordCount: recordCount, id: id, codec: codec, level: level)
+    }
+
+    public mutating func reset() {
+        records.removeAll()
+        resourceTable.removeAll()
+        resourceIndexBySource.removeAll(keepingCapacity: true)
+        resourceCount = 0
+        recordCount = 0
+    }
+}
+
+/// A decoded batch.
+public struct WireBatch: Sendable {
+    public var id: BatchID
+    public var codec: CompressionCodec
+    public var records: [LogRecord]
+
+    public struct Header: Sendable, Equatable {
+        public var version: UInt8
+        public var codec: CompressionCodec
+        public var id: BatchID
+        public var recordCount: Int
+        public var payloadBytes: Int
+        public var checksum: UInt32
+        public var compressedBytes: Int
+    }
+
+    static func frame(payload: [UInt8], recordCount: Int, id: BatchID, codec: CompressionCodec, level: Int) throws
+        -> [UInt8]
+    {
+        let compressed = try codec.compress(payload, level: level)
+        var out = ByteWriter(capacity: WireFormat.headerSize + compressed.count)
+        out.writeBytes(WireFormat.magic)
+        out.writeByte(WireFormat.version)
+        out.writeByte(codec.rawValue)
+        out.writeUInt16(0)
+        out.writeBytes(id.bytes)
+        out.writeUInt32(UInt32(recordCount))
+        out.writeUInt32(UInt32(payload.count))
+        out.writeUInt32(payload.withUnsafeBytes { crc32c($0) })
+        out.writeUInt32(UInt32(compressed.count))
+        out.writeBytes(compressed)
+        return out.bytes
+    }
+
+    /// Reads only the fixed header: enough to learn the batch id without decompressing.
+    public static func header(of frame: [UInt8]) throws -> Header {
+        guard frame.count >= WireFormat.headerSize else {
+            throw WireError("batch is \(frame.count) bytes, shorter than the \(WireFormat.headerSize)-byte header")
+        }
+        guard Array(frame[0..<4]) == WireFormat.magic else {
+            throw WireError("batch does not start with the magic 'STRB' (is it a Strata batch?)")
+        }
+        var reader = ByteReader(frame, context: "batch header")
+        _ = try reader.readBytes(4)
+        let version = try reader.readByte()
+        guard version == WireFormat.version else {
+            throw WireError("batch format version \(version) is not supported (this build reads version \(WireFormat.version))")
+        }
+        let codecByte = try reader.readByte()
+        guard let codec = CompressionCodec(rawValue: codecByte) else {
+            throw WireError("batch names unknown compression codec \(codecByte)")
+        }
+        _ = try reader.readUInt16()
+        guard let id = BatchID(bytes: try reader.readBytes(16)) else { throw WireError("batch id is unreadable") }
+        let recordCount = Int(try reader.readUInt32())
+        let payloadBytes = Int(try reader.readUInt32())
+        let checksum = try reader.readUInt32()
+        let compressedBytes = Int(try reader.readUInt32())
+        guard payloadBytes <= WireFormat.maxPayloadBytes else {
+            throw WireError("batch claims a \(payloadBytes)-byte payload, above the \(WireFormat.maxPayloadBytes)-byte limit")
+        }
+        guard compressedBytes == frame.count - WireFormat.headerSize else {
+            throw WireError(
+                "batch header says \(compressedBytes) compressed bytes follow but \(frame.count - WireFormat.headerSize) do (truncated upload?)"
+            )
+        }
+        return Header(
+            version: version, codec: codec, id: id, recordCount: recordCount, payloadBytes: payloadBytes,
+            checksum: checksum, compressedBytes: compressedBytes)
+    }
+
+    /// Decodes and verifies a framed batch. Throws a `WireError` naming the problem; never traps.
+    public static func decode(_ frame: [UInt8]) throws -> WireBatch {
+        let header = try header(of: frame)
+        let compressed = Array(frame[WireFormat.headerSize...])
+        let payload: [UInt8]
+        do {
+            payload = try header.codec.decompress(compressed, maxOutputSize: header.payloadBytes)
+        } catch {
+            throw WireError("batch payload could not be decompressed: \(error)")
+        }
+        guard payload.count == header.payloadBytes else {
+            throw WireError("batch payload is \(payload.count) bytes, header says \(header.payloadBytes)")
+        }
+        guard payload.withUnsafeBytes({ crc32c($0) }) == header.checksum else {
+            throw WireError("batch payload fails its CRC-32C checksum (corrupted in transit?)")
+        }
+        let records = try decodePayload(payload, expectedRecords: header.recordCount)
+        return WireBatch(id: header.id, codec: header.codec, records: records)
+    }
+
+    static func decodePayload(_ payload: [UInt8], expectedRecords: Int) throws -> [LogRecord] {
+        var reader = ByteReader(payload, context: "batch payload")
+        do {
+            let resourceCount = try reader.readCount(limit: reader.remaining, what: "a resource count")
+            var resources: [Resource] = []
+            resources.reserveCapacity(resourceCount)
+            for _ in 0..<resourceCount {
+                let count = try reader.readCount(limit: reader.remaining, what: "an attribute count")
+                var attributes: [Attribute] = []
+                attributes.reserveCapacity(count)
+                for _ in 0..<count { attributes.append(Attribute(try reader.readString(), try reader.readString())) }
+                resources.append(Resource(attributes: attributes))
+            }
+            var records: [LogRecord] = []
+            records.reserveCapacity(min(expectedRecords, reader.remaining / 8))
+            for _ in 0..<expectedRecords {
+                let timestamp = try reader.readZigZag()
+                let observed = try reader.readZigZag()
+                let resourceIndex = try reader.readCount(limit: Int.max, what: "a resource index")
+                guard resourceIndex < resources.count else {
+                    throw WireError("record \(records.count) refers to resource \(resourceIndex) of \(resources.count)")
+                }
+                let streamByte = try reader.readByte()
+                guard let stream = LogStream(rawValue: streamByte) else {
+                    throw WireError("record \(records.count) has unknown stream \(streamByte)")
+                }
+                let severityByte = try reader.readByte()
+                let severity = severityByte == 0 ? nil : Severity(number: Int(severityByte))
+                let flags = RecordFlags(rawValue: UInt32(truncatingIfNeeded: try reader.readVarint()))
+                let presence = try reader.readByte()
+                var traceID: TraceID?
+                var spanID: SpanID?
+                if presence & 1 != 0 { traceID = TraceID(high: try reader.readUInt64(), low: try reader.readUInt64()) }
+                if presence & 2 != 0 { spanID = SpanID(try reader.readUInt64()) }
+                let body = try reader.readString()
+                let attributeCount = try reader.readCount(limit: reader.remaining, what: "an attribute count")
+                var attributes: [Attribute] = []
+                attributes.reserveCapacity(attributeCount)
+                for _ in 0..<attributeCount {
+                    attributes.append(Attribute(try reader.readString(), try reader.readString()))
+                }
+                records.append(
+                    LogRecord(
+                        timestamp: timestamp, observedTimestamp: observed, stream: stream, severity: severity,
+                        body: body, traceID: traceID, spanID: spanID, attributes: attributes,
+                        resource: resources[resourceIndex], flags: flags))
+            }
+            guard reader.isAtEnd else {
+                throw WireError("batch payload has \(reader.remaining) bytes after its \(expectedRecords) records")
+            }
+            return records
+        } catch let error as ByteReader.Truncated {
+            throw WireError(error.description)
+        }
+    }
+}
