@@ -56,19 +56,22 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
             ]),
+        // Realistic node log trees for the demo, benchmarks and tests.
+        .target(name: "StrataSampleData"),
         .executableTarget(
             name: "strata",
             dependencies: [
-                "StrataCore", "StrataAgent",
+                "StrataCore", "StrataAgent", "StrataSampleData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
 
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
+        .testTarget(name: "StrataSampleDataTests", dependencies: ["StrataSampleData"]),
         .testTarget(
             name: "StrataAgentTests",
             dependencies: [
-                "StrataAgent", "StrataCore",
+                "StrataAgent", "StrataCore", "StrataSampleData",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),

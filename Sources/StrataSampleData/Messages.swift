@@ -214,6 +214,7 @@ struct MessageFactory {
     let namespace: [UInt8]
     let pod: [UInt8]
     let podIP: [UInt8]
+    /// gunicorn's worker pid.
     let pid: Int
     let tracePool: [TraceContext]
     private var current: TraceContext?
@@ -221,7 +222,6 @@ struct MessageFactory {
     private var connectionCount: Int
 
     // Java
-    let javaPackage: [UInt8]
     let loggers: [(full: [UInt8], short: [UInt8])]
     let threads: [[UInt8]]
     // Go, klog, Python
@@ -242,13 +242,11 @@ struct MessageFactory {
         namespace = Array(container.namespace.utf8)
         pod = Array(container.pod.utf8)
         self.podIP = Array(podIP.utf8)
-        pid = style.primary == .gunicorn || style.primary == .pythonText || style.primary == .pythonJSON
-            ? 7 : 1
+        pid = self.rng.int(7...40)
         klogThread = self.rng.chance(0.5) ? 1 : self.rng.int(7...90)
         connectionCount = self.rng.int(1000...90000)
 
         let packageSegment = container.container.app.replacingOccurrences(of: "-", with: "")
-        javaPackage = Array("com.example.\(packageSegment)".utf8)
         let entity = MessageFactory.entityName(container.container.app)
         let classes = [
             "com.example.\(packageSegment).web.\(entity)Controller",
@@ -260,6 +258,7 @@ struct MessageFactory {
             "org.hibernate.engine.jdbc.spi.SqlExceptionHelper",
             "com.zaxxer.hikari.pool.HikariPool",
             "org.apache.kafka.clients.producer.KafkaProducer",
+            "org.springframework.boot.SpringApplication",
         ]
         loggers = classes.map { (Array($0.utf8), Array(MessageFactory.abbreviate($0, to: 39).utf8)) }
         threads = bytesList(
@@ -275,8 +274,10 @@ struct MessageFactory {
             sourceFiles = bytesList(["http/handler.go", "http/middleware.go", "store/postgres.go", "cache/redis.go",
                                      "worker/consumer.go", "cmd/server/main.go"])
         }
-        let module = packageSegment
-        pythonLoggers = bytesList(["\(module).api", "\(module).worker", "\(module).db", "sqlalchemy.engine", "urllib3.connectionpool"])
+        pythonLoggers = bytesList([
+            "\(packageSegment).api", "\(packageSegment).worker", "\(packageSegment).db", "sqlalchemy.engine",
+            "urllib3.connectionpool",
+        ])
     }
 
     /// `payments-gateway` → `Payment`, `orders` → `Order`.

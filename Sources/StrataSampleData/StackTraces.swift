@@ -143,7 +143,8 @@ extension MessageFactory {
                 log4j(.error, c, t, 0, &w)
             } else {
                 let t = crash ? StackTraces.javaCrashHeader : StackTraces.javaHeaders.pick(.error, &rng)
-                logback(.error, c, t, 0, &w, logger: crash ? 5 : nil, thread: crash ? 12 : nil)
+                // The crash comes from SpringApplication on the main thread.
+                logback(.error, c, t, 0, &w, logger: crash ? 9 : nil, thread: crash ? 12 : nil)
             }
             line(&w, into: &lines)
             javaTrace(into: &lines, &w)

@@ -216,40 +216,32 @@ public enum DockerJSONDecoder {
     /// Decodes the string whose opening quote is at `i`: its unescaped bytes and the index
     /// after the closing quote. nil on an unterminated string, an invalid escape or a lone
     /// surrogate.
+    ///
+    /// One pass: runs between escapes are copied (8-byte scan, then memcpy) straight into an
+    /// array sized for the rest of the line, which bounds the result because escapes never
+    /// expand (`\n` is 2 bytes for 1, `\uXXXX` 6 for at most 3 of UTF-8, a surrogate pair 12
+    /// for 4). Docker escapes the final newline, so almost every value takes this path.
     @inline(__always)
     private static func decodeString(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> ([UInt8], Int)? {
         let start = i + 1
-        // Pass 1: find the closing quote (and whether there are escapes at all).
-        var end = start
-        var escaped = false
-        while true {
-            end = ByteScan.firstQuoteOrBackslash(p, from: end, end: n)
-            guard end < n else { return nil }
-            if p[end] == UInt8(ascii: "\"") { break }
-            escaped = true
-            end += 2
-        }
-        if !escaped {
-            return ([UInt8](UnsafeBufferPointer(start: p + start, count: end - start)), end + 1)
-        }
-        // Pass 2: copy runs between escapes straight into the result. Escapes never expand
-        // (`\uXXXX` is 6 bytes for at most 3 of UTF-8, a surrogate pair 12 for 4).
-        var ok = true
-        let value = [UInt8](unsafeUninitializedCapacity: end - start) { out, count in
-            guard let o = out.baseAddress else {
-                count = 0
-                return
-            }
+        var end = -1
+        let value = [UInt8](unsafeUninitializedCapacity: n - start) { out, count in
+            count = 0
+            guard let o = out.baseAddress else { return }
             var w = 0
             var j = start
-            while j < end {
-                let k = ByteScan.first(UInt8(ascii: "\\"), p, from: j, end: end)
+            while true {
+                let k = ByteScan.firstQuoteOrBackslash(p, from: j, end: n)
+                guard k < n else { return }
                 if k > j {
                     (o + w).initialize(from: p + j, count: k - j)
                     w += k - j
                 }
-                if k == end { break }
-                // The escape at k; pass 1 guarantees k + 1 < end.
+                if p[k] == UInt8(ascii: "\"") {
+                    end = k
+                    break
+                }
+                guard k + 1 < n else { return }
                 let c = p[k + 1]
                 j = k + 2
                 switch c {
@@ -260,35 +252,26 @@ public enum DockerJSONDecoder {
                 case UInt8(ascii: "b"): o[w] = 0x08
                 case UInt8(ascii: "f"): o[w] = 0x0C
                 case UInt8(ascii: "u"):
-                    guard end - j >= 4, var scalar = hex4(p + j) else {
-                        ok = false
-                        count = 0
-                        return
-                    }
+                    // Hex digits are never quotes, so a valid escape cannot run past the string.
+                    guard n - j >= 4, var scalar = hex4(p + j) else { return }
                     j += 4
                     if scalar >= 0xD800 && scalar <= 0xDFFF {
-                        guard scalar <= 0xDBFF, end - j >= 6, p[j] == UInt8(ascii: "\\"), p[j + 1] == UInt8(ascii: "u"),
+                        guard scalar <= 0xDBFF, n - j >= 6, p[j] == UInt8(ascii: "\\"), p[j + 1] == UInt8(ascii: "u"),
                             let low = hex4(p + j + 2), low >= 0xDC00, low <= 0xDFFF
-                        else {
-                            ok = false
-                            count = 0
-                            return
-                        }
+                        else { return }
                         j += 6
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                     }
                     w += encodeUTF8(scalar, o + w)
                     continue
                 default:
-                    ok = false
-                    count = 0
                     return
                 }
                 w += 1
             }
             count = w
         }
-        return ok ? (value, end + 1) : nil
+        return end >= 0 ? (value, end + 1) : nil
     }
 
     @inline(__always)
