@@ -741,6 +741,59 @@ final class MultilineTests: XCTestCase {
         XCTAssertEqual(third.texts, ["err one"])
     }
 
+    func testRestartAfterAFirstPieceRereadsTheWholeLine() {
+        var file = LogFile()
+        file.line(.stdout, "short")
+        file.line(.stdout, "0123456789abcdefghij")
+        file.line(.stdout, "tail")
+        var first = Harness(AssemblyConfiguration(maxRecordBytes: 10, builtinRules: []))
+        first.feed(file)
+        XCTAssertEqual(first.texts, ["short", "0123456789", "abcdefghij", "tail"])
+        XCTAssertEqual(
+            first.records.map(\.checkpoint),
+            [ckpt(.stdout, file.lines[0].end), nil, ckpt(.stdout, file.lines[1].end), ckpt(.stdout, file.size)])
+        // Crash after delivering "short" and the first piece: the piece carries no stdout
+        // checkpoint, so the whole long line is read again (one piece repeated, nothing lost).
+        var resume = ResumePoint()
+        for record in first.records.prefix(2) { resume.advance(past: record) }
+        XCTAssertEqual(resume.stdoutOffset, file.lines[0].end)
+        var second = Harness(AssemblyConfiguration(maxRecordBytes: 10, builtinRules: []))
+        second.feed(file, resume: resume)
+        XCTAssertEqual(second.texts, ["0123456789", "abcdefghij", "tail"])
+    }
+
+    func testContinuationAfterTimedOutPartialIsItsOwnLine() {
+        var file = LogFile()
+        file.line(.stdout, "runtime died mid-", partial: true)
+        var h = Harness(AssemblyConfiguration(flushTimeoutNanos: second))
+        h.feed(file, now: 0)
+        h.flushExpired(now: second)
+        XCTAssertEqual(h.texts, ["runtime died mid-"])
+        XCTAssertEqual(h.records[0].flags, [.partial, .flushedByTimeout])
+        XCTAssertEqual(h.records[0].checkpoint, ckpt(.stdout, file.size))
+        file.line(.stdout, "line")
+        h.feed(file, now: 5 * second)
+        h.flushAll()
+        XCTAssertEqual(h.texts, ["runtime died mid-", "line"])
+        XCTAssertEqual(h.records[1].flags, [])
+    }
+
+    func testCorruptLinesAreSkippedWithTheStdoutSequence() {
+        var file = LogFile()
+        file.raw("corrupt one")
+        file.line(.stderr, "err")
+        file.raw("corrupt two")
+        var h = Harness(AssemblyConfiguration(builtinRules: []))
+        h.feed(file)
+        XCTAssertEqual(h.texts, ["corrupt one", "err", "corrupt two"])
+        var resume = ResumePoint()
+        for record in h.records.prefix(2) { resume.advance(past: record) }
+        XCTAssertEqual(resume, ResumePoint(stdoutOffset: file.lines[1].end, stderrOffset: file.lines[1].end))
+        var again = Harness(AssemblyConfiguration(builtinRules: []))
+        again.feed(file, resume: resume)
+        XCTAssertEqual(again.texts, ["corrupt two"])
+    }
+
     /// Random files (both streams, traces, partials, corrupt lines); for every crash point,
     /// a restart from the delivered checkpoints loses no line.
     func testRestartAtEveryRecordLosesNothing() {
@@ -795,6 +848,40 @@ final class MultilineTests: XCTestCase {
                 // Complete records carry exact checkpoints here, so nothing is delivered twice.
                 XCTAssertEqual(seen.count, expected.count, "round \(round), delivered \(delivered)")
             }
+        }
+    }
+}
+
+final class LostContinuationTests: XCTestCase {
+    func testAPartialFollowedByANewLogLineIsKeptApart() {
+        var assembler = LineAssembler(configuration: AssemblyConfiguration())
+        var records: [AssembledRecord] = []
+        let partial = RuntimeEntry(time: 1, stream: .stdout, isPartial: true, content: Array(repeating: UInt8(ascii: "x"), count: 16384))
+        let next = RuntimeEntry(time: 2, stream: .stdout, content: Array("18:03:40.630 INFO  o.c.Controller#42 next request".utf8))
+        assembler.append(partial, lineStart: 0, lineEnd: 16400, now: 0) { records.append($0) }
+        assembler.append(next, lineStart: 16400, lineEnd: 16460, now: 0) { records.append($0) }
+        assembler.flushAll { records.append($0) }
+        XCTAssertEqual(records.count, 2)
+        XCTAssertTrue(records[0].flags.contains(.partial))
+        XCTAssertEqual(records[0].body.count, 16384)
+        XCTAssertEqual(String(decoding: records[1].body, as: UTF8.self), "18:03:40.630 INFO  o.c.Controller#42 next request")
+    }
+
+    func testARealContinuationIsStillJoined() {
+        var assembler = LineAssembler(configuration: AssemblyConfiguration())
+        var records: [AssembledRecord] = []
+        assembler.append(RuntimeEntry(time: 1, stream: .stdout, isPartial: true, content: Array("{\"order\":[1,2,".utf8)), lineStart: 0, lineEnd: 10, now: 0) { records.append($0) }
+        assembler.append(RuntimeEntry(time: 1, stream: .stdout, content: Array("3]}".utf8)), lineStart: 10, lineEnd: 20, now: 0) { records.append($0) }
+        assembler.flushAll { records.append($0) }
+        XCTAssertEqual(records.map { String(decoding: $0.body, as: UTF8.self) }, ["{\"order\":[1,2,3]}"])
+    }
+
+    func testHeaderShapes() {
+        for header in ["2026-11-21T10:00:00Z x", "2026-11-21 10:00:00,1 INFO", "2026/11/21 10:00:00 x", "10:00:00.123 INFO", "I1121 10:00:00.123456 1 x.go:1] m"] {
+            XCTAssertTrue(LostContinuation.startsNewRecord(Array(header.utf8)), header)
+        }
+        for middle in ["123 more bytes", "abc", "10:00 is not a stamp", "2026 was a year", ""] {
+            XCTAssertFalse(LostContinuation.startsNewRecord(Array(middle.utf8)), middle)
         }
     }
 }

@@ -31,7 +31,7 @@ import StrataCore
 /// Checkpoints: a record's `checkpoint` is the end offset of its last line (nil on every piece
 /// of a cut line but the last); `peerCheckpoint` covers the other sequence (see
 /// `AssembledRecord`).
-public struct LineAssembler {
+public struct LineAssembler: Sendable {
     public let configuration: AssemblyConfiguration
     private let context: Context
     private var stdout = StreamState(sequence: .stdout)
@@ -105,7 +105,7 @@ public struct LineAssembler {
 }
 
 extension LineAssembler {
-    struct Context {
+    struct Context: Sendable {
         let cap: Int
         let timeout: Int64
         let rules: MultilineRules.Rules
@@ -115,7 +115,7 @@ extension LineAssembler {
     }
 
     /// Lines held until we know whether the next line continues them.
-    struct PendingGroup {
+    struct PendingGroup: Sendable {
         var body: [UInt8]
         var timestamp: Int64
         var stream: LogStream
@@ -128,7 +128,7 @@ extension LineAssembler {
     }
 
     /// The pieces of a partial line so far (at most `cap` bytes: longer prefixes went out).
-    struct PendingPartial {
+    struct PendingPartial: Sendable {
         var body: [UInt8]
         var timestamp: Int64
         var stream: LogStream
@@ -139,7 +139,7 @@ extension LineAssembler {
         var wasCut: Bool
     }
 
-    struct StreamState {
+    struct StreamState: Sendable {
         let sequence: CheckpointSequence
         /// Older than `partial` in the file when both are set.
         var group: PendingGroup?
@@ -174,6 +174,14 @@ extension LineAssembler {
                     entry.content, timestamp: entry.time, stream: .unknown, flags: .parseError, lineEnd: lineEnd,
                     context, peer, emit)
                 return
+            }
+
+            if partial != nil, LostContinuation.startsNewRecord(entry.content) {
+                // The runtime promised a continuation, but this entry opens a new log line: the
+                // rest of the partial line was lost (a capture that dropped it, a runtime that
+                // died mid-write). Keep the partial as it is rather than glue two lines together.
+                flushGroup(extraFlags: [], peer, emit)
+                flushPartial(extraFlags: [], peer, emit)
             }
 
             if entry.isPartial {
@@ -382,5 +390,39 @@ extension LineAssembler {
             start = cut
         }
         return Array(body[start...])
+    }
+}
+
+/// Recognises the header of a new log line (a date or time stamp at the very start), which a
+/// partial line's real continuation, cut by the runtime at an arbitrary byte, practically never
+/// begins with.
+enum LostContinuation {
+    static func startsNewRecord(_ line: [UInt8]) -> Bool {
+        line.withUnsafeBufferPointer { b in
+            func digits(_ range: Range<Int>) -> Bool {
+                range.upperBound <= b.count && range.allSatisfy { b[$0] >= 48 && b[$0] <= 57 }
+            }
+            func byte(_ index: Int, _ options: StaticString) -> Bool {
+                guard index < b.count else { return false }
+                return options.withUTF8Buffer { $0.contains(b[index]) }
+            }
+            // 2026-11-21T10:00:00 / 2026-11-21 10:00:00 / 2026/11/21 10:00:00
+            if digits(0..<4) && byte(4, "-/") && digits(5..<7) && byte(7, "-/") && digits(8..<10) && byte(10, "T ")
+                && digits(11..<13) && byte(13, ":")
+            {
+                return true
+            }
+            // 10:00:00.123 / 10:00:00,123
+            if digits(0..<2) && byte(2, ":") && digits(3..<5) && byte(5, ":") && digits(6..<8) && byte(8, ".,")
+                && digits(9..<10)
+            {
+                return true
+            }
+            // klog: I1121 10:00:00.123456
+            if byte(0, "IWEF") && digits(1..<5) && byte(5, " ") && digits(6..<8) && byte(8, ":") {
+                return true
+            }
+            return false
+        }
     }
 }

@@ -20,7 +20,8 @@ struct Discovery {
         for pattern in include {
             for path in Self.glob(pattern) where !seen.contains(path) {
                 seen.insert(path)
-                guard !isExcluded(path), let real = Self.realPath(path), !isExcluded(real) else { continue }
+                guard !isExcluded(path), let real = Self.realPath(path).map(Self.followLinkStub), !isExcluded(real)
+                else { continue }
                 matches.append(Match(path: path, realPath: real))
             }
         }
@@ -40,6 +41,25 @@ struct Discovery {
             if let cString = result.gl_pathv[index] { paths.append(String(cString: cString)) }
         }
         return paths
+    }
+
+    /// Some copies of a node's logs carry /var/log/containers entries as small text files that
+    /// hold the link target instead of symlinks (git with core.symlinks=false, some archivers).
+    /// Such a stub is followed like the symlink it stands for.
+    static func followLinkStub(_ path: String) -> String {
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0, info.st_size < 4096,
+            let content = try? FileSystem.readFile(path), !content.contains(UInt8(ascii: "\n")),
+            !content.contains(0), content.last.map({ $0 != UInt8(ascii: "/") }) ?? false
+        else { return path }
+        let text = String(decoding: content, as: UTF8.self)
+        guard text.hasSuffix(".log") || text.contains(".log.") else { return path }
+        let directory = path[..<(path.lastIndex(of: "/") ?? path.startIndex)]
+        let target = text.hasPrefix("/") ? text : directory + "/" + text
+        guard let resolved = realPath(target), resolved != path, FileStatus.of(path: resolved)?.isRegular == true else {
+            return path
+        }
+        return resolved
     }
 
     static func realPath(_ path: String) -> String? {

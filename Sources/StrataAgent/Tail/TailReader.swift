@@ -155,6 +155,8 @@ final class TailReader: @unchecked Sendable {
 
     private func shutdown() {
         for file in files.values {
+            // --once reads files to their end, a last line without its newline included.
+            if settings.once { flushLineBuffer(file, end: file.readOffset) }
             file.assembler.flushAll { record in emit(record, from: file) }
             advanceIdlePositions(file)
         }
