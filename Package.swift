@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "strata", targets: ["strata"]),
         .library(name: "StrataCore", targets: ["StrataCore"]),
         .library(name: "StrataAgent", targets: ["StrataAgent"]),
+        .library(name: "StrataParsers", targets: ["StrataParsers"]),
+        .library(name: "StrataStore", targets: ["StrataStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,16 +36,18 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-std=c++17"])],
             linkerSettings: [.linkedLibrary("re2"), .linkedLibrary("stdc++")]),
 
+        // What Swift does not expose: the CRC-32C instruction, glibc's malloc tuning.
+        .target(name: "CStrataNative", path: "Sources/CStrataNative"),
         .target(
             name: "StrataCore",
             dependencies: [
-                "CZstd", "CLZ4", "CRE2Shim",
+                "CZstd", "CLZ4", "CRE2Shim", "CStrataNative",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
             name: "StrataAgent",
             dependencies: [
-                "StrataCore",
+                "StrataCore", "CStrataNative",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -55,6 +59,18 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
+            ]),
+        .target(
+            name: "StrataParsers",
+            dependencies: [
+                "StrataCore",
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        .target(
+            name: "StrataStore",
+            dependencies: [
+                "StrataCore",
+                .product(name: "Logging", package: "swift-log"),
             ]),
         // Realistic node log trees for the demo, benchmarks and tests.
         .target(name: "StrataSampleData"),
@@ -68,6 +84,8 @@ let package = Package(
 
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
         .testTarget(name: "StrataSampleDataTests", dependencies: ["StrataSampleData"]),
+        .testTarget(name: "StrataParsersTests", dependencies: ["StrataParsers", "StrataCore"]),
+        .testTarget(name: "StrataStoreTests", dependencies: ["StrataStore", "StrataCore"]),
         .testTarget(
             name: "StrataAgentTests",
             dependencies: [

@@ -48,7 +48,7 @@ struct GenerateCommand: AsyncParsableCommand {
         let tree = try NodeLogTreeGenerator.generate(spec, into: out)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let json = try encoder.encode(tree)
+        let json = try encoder.encode(Summary(tree: tree))
         if let summary {
             try json.write(to: URL(fileURLWithPath: summary))
             FileHandle.standardError.write(
@@ -57,6 +57,25 @@ struct GenerateCommand: AsyncParsableCommand {
         } else {
             FileHandle.standardOutput.write(json)
             FileHandle.standardOutput.write("\n".data(using: .utf8)!)
+        }
+    }
+
+    /// The tree with its totals spelled out (they are computed properties of `GeneratedTree`).
+    struct Summary: Encodable {
+        var root: String
+        var nodeName: String
+        var totalBytes: Int
+        var totalLines: Int
+        var totalRecords: Int
+        var files: [GeneratedFile]
+
+        init(tree: GeneratedTree) {
+            root = tree.root
+            nodeName = tree.nodeName
+            totalBytes = tree.totalBytes
+            totalLines = tree.totalLines
+            totalRecords = tree.totalRecords
+            files = tree.files
         }
     }
 }

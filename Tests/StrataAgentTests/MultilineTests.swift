@@ -885,3 +885,43 @@ final class LostContinuationTests: XCTestCase {
         }
     }
 }
+
+final class TraceShapeTests: XCTestCase {
+    func assemble(_ lines: [String]) -> [String] {
+        var assembler = LineAssembler(configuration: AssemblyConfiguration())
+        var records: [String] = []
+        var offset: Int64 = 0
+        for line in lines {
+            let end = offset + Int64(line.utf8.count) + 1
+            assembler.append(RuntimeEntry(time: 1, stream: .stderr, content: Array(line.utf8)), lineStart: offset, lineEnd: end, now: 0) {
+                records.append(String(decoding: $0.body, as: UTF8.self))
+            }
+            offset = end
+        }
+        assembler.flushAll { records.append(String(decoding: $0.body, as: UTF8.self)) }
+        return records
+    }
+
+    func testGoroutineDumpAfterALogLineJoinsIt() {
+        let trace = [
+            "2026/11/21 10:00:04 http: panic serving 10.0.1.2:48805: runtime error: invalid memory address",
+            "goroutine 44663 [running]:",
+            "net/http.(*conn).serve.func1()",
+            "\t/usr/local/go/src/net/http/server.go:1947 +0xbe",
+            "panic({0x8d4a20?, 0xc0001a6018?})",
+            "\t/usr/local/go/src/runtime/panic.go:785 +0x132",
+        ]
+        XCTAssertEqual(assemble(trace + ["level=info msg=next"]), [trace.joined(separator: "\n"), "level=info msg=next"])
+    }
+
+    func testMultiLineExceptionMessageStaysInTheTrace() {
+        let trace = [
+            "2026-11-21 10:00:00.000 ERROR 1 --- [main] c.e.Repo : insert failed",
+            "org.postgresql.util.PSQLException: ERROR: duplicate key value violates unique constraint \"orders_pkey\"",
+            "  Detail: Key (id)=(284177) already exists.",
+            "\tat org.postgresql.core.v3.QueryExecutorImpl.receiveErrorResponse(QueryExecutorImpl.java:2733)",
+        ]
+        XCTAssertEqual(assemble(trace + ["2026-11-21 10:00:01.000  INFO 1 --- [main] c.e.Repo : ok"]).count, 2)
+        XCTAssertEqual(assemble(trace).first, trace.joined(separator: "\n"))
+    }
+}

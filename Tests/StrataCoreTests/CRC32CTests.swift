@@ -71,3 +71,17 @@ final class CRC32CTests: XCTestCase {
         XCTAssertEqual(crc32c(data), referenceCRC32C(data))
     }
 }
+
+final class CRC32CHardwareTests: XCTestCase {
+    func testHardwareAndPortablePathsAgree() {
+        var generator = SystemRandomNumberGenerator()
+        for length in [0, 1, 7, 8, 9, 63, 64, 1000, 65_537] {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            for offset in 0..<min(8, max(1, length)) {
+                let slice = Array(bytes[offset...])
+                let portable = slice.withUnsafeBytes { crc32cPortable($0, seed: 0x1234) }
+                XCTAssertEqual(slice.withUnsafeBytes { crc32c($0, seed: 0x1234) }, portable, "length \(length) offset \(offset)")
+            }
+        }
+    }
+}

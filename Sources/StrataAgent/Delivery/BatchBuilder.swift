@@ -1,37 +1,37 @@
 import StrataCore
 
 /// Accumulates records into the next batch, in the format the sink ships.
-protocol BatchBuilder {
+protocol BatchBuilder: AnyObject {
     var recordCount: Int { get }
     var payloadBytes: Int { get }
-    mutating func append(_ record: LogRecord, source: Int)
+    func append(_ record: LogRecord, source: Int)
     /// Produces the frame and starts a new batch. `source` identifies the record's resource
     /// (the file it came from), so the wire format writes each resource once per batch.
-    mutating func seal(positions: [FilePosition]) throws -> SealedBatch
+    func seal(positions: [FilePosition]) throws -> SealedBatch
 }
 
 /// Wire-format batches for the collector (docs/WIRE.md).
-struct WireBatchBuilder: BatchBuilder {
+/// A class so the reader mutates it in place through the existential, rather than copying
+/// its buffers on every call.
+final class WireBatchBuilder: BatchBuilder {
     private var encoder = BatchEncoder()
-    let codec: CompressionCodec
-    let level: Int
+    private let compressor: BatchCompressor
 
-    init(codec: CompressionCodec, level: Int) {
-        self.codec = codec
-        self.level = level
+    init(codec: CompressionCodec, level: Int) throws {
+        compressor = try BatchCompressor(codec: codec, level: level)
     }
 
     var recordCount: Int { encoder.recordCount }
     var payloadBytes: Int { encoder.payloadBytes }
 
-    mutating func append(_ record: LogRecord, source: Int) {
+    func append(_ record: LogRecord, source: Int) {
         let index = encoder.resourceIndex(source: source) { record.resource }
         encoder.append(record, resourceIndex: index)
     }
 
-    mutating func seal(positions: [FilePosition]) throws -> SealedBatch {
+    func seal(positions: [FilePosition]) throws -> SealedBatch {
         let id = BatchID.random()
-        let frame = encoder.recordCount == 0 ? [] : try encoder.encode(id: id, codec: codec, level: level)
+        let frame = encoder.recordCount == 0 ? [] : try encoder.encode(id: id, compressor: compressor)
         let batch = SealedBatch(
             id: id, frame: frame, recordCount: encoder.recordCount, payloadBytes: encoder.payloadBytes,
             positions: positions)
@@ -41,18 +41,18 @@ struct WireBatchBuilder: BatchBuilder {
 }
 
 /// One JSON object per line, for `--sink stdout`.
-struct JSONLinesBatchBuilder: BatchBuilder {
+final class JSONLinesBatchBuilder: BatchBuilder {
     private var json = JSONWriter(capacity: 1 << 20)
     private(set) var recordCount = 0
     var payloadBytes: Int { json.bytes.count }
 
-    mutating func append(_ record: LogRecord, source: Int) {
+    func append(_ record: LogRecord, source: Int) {
         record.writeJSON(into: &json)
         json.raw("\n")
         recordCount += 1
     }
 
-    mutating func seal(positions: [FilePosition]) throws -> SealedBatch {
+    func seal(positions: [FilePosition]) throws -> SealedBatch {
         let batch = SealedBatch(
             id: BatchID.random(), frame: json.bytes, recordCount: recordCount, payloadBytes: json.bytes.count,
             positions: positions)

@@ -95,8 +95,15 @@ enum MultilineRules {
                 if rules.contains(.java), isJavaContinuation(line) || isJavaExceptionHeader(line) {
                     return (true, .java)
                 }
+                // A goroutine dump after a log line: net/http's "http: panic serving ...",
+                // a SIGQUIT dump, a recovered panic logged by the application.
+                if rules.contains(.go), isGoroutineHeader(line) { return (true, .go) }
             case .java:
-                if rules.contains(.java), isJavaContinuation(line) { return (true, .java) }
+                // Indented lines inside a trace: frames, and the further lines of a multi-line
+                // exception message (PostgreSQL's "  Detail: ...", "  Hint: ...").
+                if rules.contains(.java), isJavaContinuation(line) || (line.startsWithWhitespace && !line.isBlank) {
+                    return (true, .java)
+                }
             case .user:
                 break
             }
@@ -195,6 +202,12 @@ enum MultilineRules {
     }
 
     // MARK: Go
+
+    /// `goroutine 44663 [running]:`
+    static func isGoroutineHeader(_ line: Line) -> Bool {
+        line.hasPrefix("goroutine ") && line.count > 12 && Line.isDigit(line[10])
+            && line.hasSuffix("]:", end: line.count)
+    }
 
     static func isGoContinuation(_ line: Line) -> Bool {
         guard line.count > 0 else { return true }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CStrataNative
 import Foundation
 import Synchronization
 import Hummingbird
@@ -25,6 +29,7 @@ public final class Agent: Service {
     public init(configuration: AgentConfiguration, logger: Logger, transport: (any BatchTransport)? = nil) throws {
         self.configuration = configuration
         self.logger = logger
+        Self.keepBatchBuffersInHeap()
         metrics = AgentMetrics(logger: logger)
         let directory = configuration.checkpointDirectory
         do {
@@ -73,7 +78,7 @@ public final class Agent: Service {
         let builder: any BatchBuilder =
             configuration.sink == .stdout && transport == nil
             ? JSONLinesBatchBuilder()
-            : WireBatchBuilder(codec: configuration.compression, level: configuration.compressionLevel)
+            : try WireBatchBuilder(codec: configuration.compression, level: configuration.compressionLevel)
         let settings = TailReader.Settings(
             discovery: Discovery(
                 include: configuration.paths, exclude: configuration.exclude + configuration.ownContainerExcludes()),
@@ -90,6 +95,13 @@ public final class Agent: Service {
             once: configuration.once)
         reader = TailReader(
             settings: settings, checkpoints: positions, queue: queue, metrics: metrics, builder: builder)
+    }
+
+    /// Batches allocate and free a few MiB per second; by default glibc serves such sizes with
+    /// mmap and returns them at once, so every batch pays page faults again. Keeping them in the
+    /// heap halves the agent's system time for a few MiB of resident memory.
+    static func keepBatchBuffersInHeap() {
+        strata_tune_malloc(16 << 20, 32 << 20)
     }
 
     static func readToken(_ path: String?) throws -> String? {

@@ -1,3 +1,5 @@
+import CStrataNative
+
 // CRC-32C (Castagnoli), reflected polynomial 0x82F63B78, as used by iSCSI,
 // SCTP, ext4, Kafka and friends. Pure Swift, table driven, slicing-by-8.
 
@@ -31,6 +33,18 @@ private let crc32cTables: [UInt32] = {
 /// `crc32c(b, seed: crc32c(a)) == crc32c(a + b)`.
 /// The result uses the standard pre/post inversion: `crc32c("123456789") == 0xE3069283`.
 public func crc32c(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+    guard let base = bytes.baseAddress, bytes.count > 0 else { return seed }
+    if crc32cHardwareAvailable {
+        return ~strata_crc32c_hardware(~seed, base, bytes.count)
+    }
+    return crc32cPortable(bytes, seed: seed)
+}
+
+/// SSE 4.2 computes CRC-32C an order of magnitude faster than the tables below.
+let crc32cHardwareAvailable = strata_crc32c_hardware_available() == 1
+
+/// The table-driven (slicing-by-8) CRC-32C, for CPUs without the instruction.
+func crc32cPortable(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
     guard var pointer = bytes.baseAddress, bytes.count > 0 else { return seed }
     var remaining = bytes.count
     var crc = ~seed

@@ -78,7 +78,13 @@ public struct BatchEncoder {
 
     /// Seals the batch: compresses the payload and frames it with the header.
     public func encode(id: BatchID, codec: CompressionCodec, level: Int = 3) throws -> [UInt8] {
-        try WireBatch.frame(payload: payload(), recordCount: recordCount, id: id, codec: codec, level: level)
+        try encode(id: id, compressor: BatchCompressor(codec: codec, level: level))
+    }
+
+    /// Seals the batch with a compressor kept across batches (the agent's hot path: creating
+    /// a zstd context allocates and clears megabytes of tables).
+    public func encode(id: BatchID, compressor: BatchCompressor) throws -> [UInt8] {
+        try WireBatch.frame(payload: payload(), recordCount: recordCount, id: id, compressor: compressor)
     }
 
     public mutating func reset() {
@@ -106,10 +112,11 @@ public struct WireBatch: Sendable {
         public var compressedBytes: Int
     }
 
-    static func frame(payload: [UInt8], recordCount: Int, id: BatchID, codec: CompressionCodec, level: Int) throws
+    static func frame(payload: [UInt8], recordCount: Int, id: BatchID, compressor: BatchCompressor) throws
         -> [UInt8]
     {
-        let compressed = try codec.compress(payload, level: level)
+        let codec = compressor.codec
+        let compressed = try compressor.compress(payload)
         var out = ByteWriter(capacity: WireFormat.headerSize + compressed.count)
         out.writeBytes(WireFormat.magic)
         out.writeByte(WireFormat.version)
@@ -235,5 +242,27 @@ public struct WireBatch: Sendable {
         } catch let error as ByteReader.Truncated {
             throw WireError(error.description)
         }
+    }
+}
+
+/// Compresses batch payloads with contexts reused from one batch to the next. Not thread-safe:
+/// one per writer.
+public final class BatchCompressor {
+    public let codec: CompressionCodec
+    private let zstd: ZstdCompressor?
+    private let lz4: LZ4FrameCompressor?
+
+    /// `level` is zstd's (1...19); lz4 always uses its fast mode, since LZ4F levels above 2
+    /// switch to the much slower high-compression algorithm.
+    public init(codec: CompressionCodec, level: Int) throws {
+        self.codec = codec
+        zstd = codec == .zstd ? try ZstdCompressor(level: level) : nil
+        lz4 = codec == .lz4 ? try LZ4FrameCompressor(level: 0) : nil
+    }
+
+    public func compress(_ payload: [UInt8]) throws -> [UInt8] {
+        if let zstd { return try zstd.compress(payload) }
+        if let lz4 { return try lz4.compress(payload) }
+        return payload
     }
 }

@@ -1,0 +1,14 @@
+#include "strata_native.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+void strata_tune_malloc(int mmap_threshold, int trim_threshold) {
+    mallopt(M_MMAP_THRESHOLD, mmap_threshold);
+    mallopt(M_TRIM_THRESHOLD, trim_threshold);
+}
+#else
+void strata_tune_malloc(int mmap_threshold, int trim_threshold) {
+    (void)mmap_threshold;
+    (void)trim_threshold;
+}
+#endif

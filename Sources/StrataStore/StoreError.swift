@@ -1,0 +1,19 @@
+/// Errors of the on-disk store. Each says which file and structure failed and what to do.
+public struct StoreError: Error, CustomStringConvertible, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// A checksum, magic number or length did not match: the file is damaged.
+        case corrupt
+        /// The file was written by a newer format version.
+        case unsupportedVersion
+        /// The operating system refused a read or write.
+        case io
+    }
+
+    public var kind: Kind
+    public var description: String
+
+    public init(_ kind: Kind, _ description: String) {
+        self.kind = kind
+        self.description = description
+    }
+}
