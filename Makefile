@@ -22,8 +22,7 @@ build: deps
 	$(SWIFT) build -c release --product strata
 
 test: deps
-	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@SWIFT=$(SWIFT) bash scripts/test.sh
 
 demo: build
 	@bash scripts/demo.sh $(BIN) $(DEMO)

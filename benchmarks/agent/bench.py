@@ -135,15 +135,17 @@ def main():
     parser.add_argument("--strata", default=".build/release/strata")
     parser.add_argument("--work", default=None)
     parser.add_argument("--no-rsyslog", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="keep an existing tree in --work")
     args = parser.parse_args()
     work = args.work or tempfile.mkdtemp(prefix="strata-bench-")
     rows = []
     for files in [int(x) for x in args.files.split(",")]:
         root = os.path.join(work, f"tree-{files}")
-        shutil.rmtree(root, ignore_errors=True)
         summary = os.path.join(work, f"tree-{files}.json")
-        subprocess.run([args.strata, "generate", "--out", root, "--containers", str(files), "--namespaces", "8",
-                        "--size", args.size, "--summary", summary], check=True)
+        if not (args.reuse and os.path.exists(summary)):
+            shutil.rmtree(root, ignore_errors=True)
+            subprocess.run([args.strata, "generate", "--out", root, "--containers", str(files), "--namespaces", "8",
+                            "--size", args.size, "--summary", summary], check=True)
         with open(summary) as f:
             tree = json.load(f)
         tree["root"] = root

@@ -25,36 +25,30 @@ public final class AgentMetrics: Sendable {
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger) {
         self.registry = registry
         self.logger = logger
-        linesRead = registry.makeCounter(name: "strata_agent_lines_read_total", help: "Log lines read from files.")
-        bytesRead = registry.makeCounter(name: "strata_agent_bytes_read_total", help: "Bytes read from files.")
-        recordsShipped = registry.makeCounter(
-            name: "strata_agent_records_shipped_total", help: "Records acknowledged by the receiver.")
-        batchesAcknowledged = registry.makeCounter(
-            name: "strata_agent_batches_acknowledged_total", help: "Batches the receiver acknowledged.")
-        batchesRetried = registry.makeCounter(
-            name: "strata_agent_batches_retried_total", help: "Delivery attempts that failed and will be retried.")
-        batchesRejected = registry.makeCounter(
-            name: "strata_agent_batches_rejected_total",
-            help: "Batches permanently refused by the receiver and moved to the dead-letter directory.")
-        recordsDropped = registry.makeCounter(
-            name: "strata_agent_records_dropped_total", help: "Records dropped by a configured drop policy.")
-        recordsInvalidUTF8 = registry.makeCounter(
-            name: "strata_agent_records_invalid_utf8_total", help: "Records whose invalid UTF-8 was replaced.")
-        envelopeErrors = registry.makeCounter(
-            name: "strata_agent_envelope_errors_total",
-            help: "Lines whose CRI or docker envelope was corrupt; kept whole with parse_error.")
-        binaryFilesSkipped = registry.makeCounter(
-            name: "strata_agent_binary_files_skipped_total", help: "Matched files skipped because they hold binary data.")
-        rotations = registry.makeCounter(name: "strata_agent_rotations_total", help: "File rotations detected.")
-        truncations = registry.makeCounter(
-            name: "strata_agent_truncations_total", help: "Files found truncated (copytruncate) and re-read from 0.")
-        spoolBytes = registry.makeGauge(name: "strata_agent_spool_bytes", help: "Bytes waiting in the on-disk spool.")
-        filesTailed = registry.makeGauge(name: "strata_agent_files_tailed", help: "Files currently open.")
+        linesRead = registry.makeCounter(descriptor: Self.descriptor("lines_read", unit: "total", help: "Log lines read from files."))
+        bytesRead = registry.makeCounter(descriptor: Self.descriptor("bytes_read", unit: "total", help: "Bytes read from files."))
+        recordsShipped = registry.makeCounter(descriptor: Self.descriptor("records_shipped", unit: "total", help: "Records acknowledged by the receiver."))
+        batchesAcknowledged = registry.makeCounter(descriptor: Self.descriptor("batches_acknowledged", unit: "total", help: "Batches the receiver acknowledged."))
+        batchesRetried = registry.makeCounter(descriptor: Self.descriptor("batches_retried", unit: "total", help: "Delivery attempts that failed and will be retried."))
+        batchesRejected = registry.makeCounter(descriptor: Self.descriptor("batches_rejected", unit: "total", help: "Batches permanently refused by the receiver and moved to the dead-letter directory."))
+        recordsDropped = registry.makeCounter(descriptor: Self.descriptor("records_dropped", unit: "total", help: "Records dropped by a configured drop policy."))
+        recordsInvalidUTF8 = registry.makeCounter(descriptor: Self.descriptor("records_invalid_utf8", unit: "total", help: "Records whose invalid UTF-8 was replaced."))
+        envelopeErrors = registry.makeCounter(descriptor: Self.descriptor("envelope_errors", unit: "total", help: "Lines whose CRI or docker envelope was corrupt; kept whole with parse_error."))
+        binaryFilesSkipped = registry.makeCounter(descriptor: Self.descriptor("binary_files_skipped", unit: "total", help: "Matched files skipped because they hold binary data."))
+        rotations = registry.makeCounter(descriptor: Self.descriptor("rotations", unit: "total", help: "File rotations detected."))
+        truncations = registry.makeCounter(descriptor: Self.descriptor("truncations", unit: "total", help: "Files found truncated (copytruncate) and re-read from 0."))
+        spoolBytes = registry.makeGauge(descriptor: Self.descriptor("spool", unit: "bytes", help: "Bytes waiting in the on-disk spool."))
+        filesTailed = registry.makeGauge(descriptor: Self.descriptor("files_tailed", unit: "", help: "Files currently open."))
     }
 
     public func lagGauge(path: String) -> Gauge {
         registry.makeGauge(
-            name: "strata_agent_file_lag_bytes", labels: [("path", path)], help: "Bytes written to a file but not read yet.")
+            descriptor: Self.descriptor("file_lag", unit: "bytes", help: "Bytes written to a file but not read yet."),
+            labels: [("path", path)])
+    }
+
+    static func descriptor(_ name: String, unit: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "strata", subsystem: "agent", metricName: name, unitName: unit, helpText: help)
     }
 
     public func removeLagGauge(_ gauge: Gauge) { registry.unregisterGauge(gauge) }

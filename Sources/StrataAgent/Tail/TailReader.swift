@@ -148,7 +148,7 @@ final class TailReader: @unchecked Sendable {
     private func waitMilliseconds(now: Int64, nextRescan: Int64) -> Int64 {
         var deadline = min(nextRescan, now + 250_000_000)
         if let started = batchStartedAt { deadline = min(deadline, started + settings.batchMaxAge) }
-        for file in files.values {
+        for file in files.values where !file.hasBacklog {
             if let pending = file.assembler.oldestPendingDeadline { deadline = min(deadline, pending) }
         }
         return max(1, (deadline - now + 999_999) / 1_000_000)
@@ -280,6 +280,7 @@ final class TailReader: @unchecked Sendable {
         if status.size < file.readOffset {
             handleTruncation(file)
         }
+        file.lastSeenSize = status.size
         file.lagGauge?.record(max(0, status.size - file.readOffset))
         guard status.size > file.readOffset else { return 0 }
         let want = Int(min(Int64(readBuffer.count), status.size - file.readOffset))
@@ -422,7 +423,7 @@ final class TailReader: @unchecked Sendable {
 
     private func flushExpiredGroups(now: Int64) {
         for file in files.values {
-            guard let deadline = file.assembler.oldestPendingDeadline, deadline <= now else { continue }
+            guard let deadline = file.assembler.oldestPendingDeadline, deadline <= now, !file.hasBacklog else { continue }
             file.assembler.flushExpired(now: now) { record in emit(record, from: file) }
             advanceIdlePositions(file)
         }

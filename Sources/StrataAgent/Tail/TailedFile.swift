@@ -33,6 +33,9 @@ final class TailedFile {
     var emitted: FilePosition
     var lastLineEnd: Int64
     var lastGrowth: Int64
+    /// The file's size at the last read: while it is ahead of `readOffset` the reader has a
+    /// backlog, and multiline groups must not time out — their continuation is already written.
+    var lastSeenSize: Int64 = 0
     var dirty = false
     let lagGauge: Gauge?
 
@@ -57,6 +60,8 @@ final class TailedFile {
         self.lagGauge = lagGauge
         self.lastGrowth = now
     }
+
+    var hasBacklog: Bool { lastSeenSize > readOffset }
 
     var isDraining: Bool {
         if case .draining = state { return true }
