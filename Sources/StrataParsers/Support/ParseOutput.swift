@@ -1,0 +1,107 @@
+import StrataCore
+
+/// Attribute names the normalization layer writes besides the parsers' own fields.
+public enum NormalizedKey {
+    /// The runtime's timestamp (RFC 3339, UTC), kept when the application's own time replaced
+    /// it and the two differ by more than one second.
+    public static let runtimeTime = "k8s.runtime.time"
+    /// The application's time text, kept when a text parser found a time it could not adopt
+    /// (unreadable, or more than a day away from the runtime time).
+    public static let originalTime = "log.time.original"
+}
+
+/// The time rule's limits (docs/PARSERS.md, "Timestamps").
+enum TimeRule {
+    static let plausibleWindow: Int64 = 86_400 * 1_000_000_000
+    static let keepRuntimeAbove: Int64 = 1_000_000_000
+}
+
+/// Record attributes being built: insertion order, unique keys (a later value replaces an
+/// earlier one). A 64-bit filter of key hashes makes the uniqueness check nearly free.
+struct AttributeSink {
+    var attributes: [Attribute]
+    private var filter: UInt64 = 0
+
+    init(existing: [Attribute]) {
+        attributes = existing
+        for attribute in existing { filter |= 1 << (attribute.key.fnv1aHash & 63) }
+    }
+
+    @inline(__always)
+    mutating func add(_ key: String, _ value: String, hash: UInt64) {
+        let bit: UInt64 = 1 << (hash & 63)
+        if filter & bit != 0, let index = attributes.firstIndex(where: { $0.key == key }) {
+            attributes[index].value = value
+            return
+        }
+        filter |= bit
+        if attributes.capacity == 0 { attributes.reserveCapacity(12) }
+        attributes.append(Attribute(key, value))
+    }
+
+    @inline(__always)
+    mutating func add(_ key: String, _ value: String) { add(key, value, hash: key.fnv1aHash) }
+
+    var isEmpty: Bool { attributes.isEmpty }
+}
+
+/// What a parser found, applied to the record in one step when the whole body was understood
+/// (a parser that gives up leaves the record untouched).
+struct ParseOutput {
+    let runtime: Int64
+    var attributes: AttributeSink
+    var time: Int64?
+    var severity: Severity?
+    var body: String?
+    var traceID: TraceID?
+    var spanID: SpanID?
+
+    init(record: LogRecord) {
+        runtime = record.timestamp
+        attributes = AttributeSink(existing: record.attributes)
+    }
+
+    /// Takes `nanos` as the application's time when it is within a day of the runtime time;
+    /// returns false otherwise (the caller keeps the text as an attribute).
+    @inline(__always)
+    mutating func offerTime(_ nanos: Int64) -> Bool {
+        let (difference, overflow) = nanos.subtractingReportingOverflow(runtime)
+        guard !overflow, difference.magnitude <= UInt64(TimeRule.plausibleWindow) else { return false }
+        time = nanos
+        return true
+    }
+
+    /// For text formats: adopts the time, or keeps its text in `log.time.original`.
+    @inline(__always)
+    mutating func offerTime(_ nanos: Int64?, text: @autoclosure () -> String) {
+        if let nanos, offerTime(nanos) { return }
+        attributes.add(NormalizedKey.originalTime, text())
+    }
+
+    func commit(to record: inout LogRecord) {
+        if let time {
+            let difference = time.subtractingReportingOverflow(record.timestamp)
+            if difference.overflow || difference.partialValue.magnitude > UInt64(TimeRule.keepRuntimeAbove) {
+                var sink = attributes
+                sink.add(NormalizedKey.runtimeTime, RFC3339.format(nanos: record.timestamp))
+                record.attributes = sink.attributes
+            } else {
+                record.attributes = attributes.attributes
+            }
+            record.timestamp = time
+        } else {
+            record.attributes = attributes.attributes
+        }
+        if let severity { record.severity = severity }
+        if let body { record.body = body }
+        if let traceID { record.traceID = traceID }
+        if let spanID { record.spanID = spanID }
+    }
+}
+
+/// Shared settings of the built-in decoders.
+public struct DecoderOptions: Sendable, Hashable {
+    /// Offset from UTC, in seconds, of time stamps that carry none.
+    public var utcOffset: Int
+    public init(utcOffset: Int = 0) { self.utcOffset = utcOffset }
+}
