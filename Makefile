@@ -2,7 +2,7 @@
 # from Debian when they are missing (run as root on a fresh machine).
 
 SWIFT ?= swift
-NATIVE_PACKAGES := libzstd-dev liblz4-dev libre2-dev pkg-config libsqlite3-dev
+NATIVE_PACKAGES := libzstd-dev liblz4-dev libre2-dev zlib1g-dev pkg-config libsqlite3-dev
 BIN := .build/release/strata
 DEMO := demo-out
 

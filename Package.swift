@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "StrataAgent", targets: ["StrataAgent"]),
         .library(name: "StrataParsers", targets: ["StrataParsers"]),
         .library(name: "StrataStore", targets: ["StrataStore"]),
+        .library(name: "StrataQuery", targets: ["StrataQuery"]),
+        .library(name: "StrataServer", targets: ["StrataServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -21,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
@@ -72,20 +75,43 @@ let package = Package(
                 "StrataCore",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .target(name: "StrataQuery", dependencies: ["StrataCore", "StrataStore"]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "StrataServer",
+            dependencies: [
+                "StrataCore", "StrataStore", "StrataParsers", "StrataQuery", "CZlib",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]),
         // Realistic node log trees for the demo, benchmarks and tests.
         .target(name: "StrataSampleData"),
         .executableTarget(
             name: "strata",
             dependencies: [
-                "StrataCore", "StrataAgent", "StrataSampleData",
+                "StrataCore", "StrataAgent", "StrataSampleData", "StrataServer", "StrataStore", "StrataParsers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]),
 
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
         .testTarget(name: "StrataSampleDataTests", dependencies: ["StrataSampleData"]),
         .testTarget(name: "StrataParsersTests", dependencies: ["StrataParsers", "StrataCore"]),
         .testTarget(name: "StrataStoreTests", dependencies: ["StrataStore", "StrataCore"]),
+        .testTarget(name: "StrataQueryTests", dependencies: ["StrataQuery", "StrataStore", "StrataCore", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "StrataServerTests",
+            dependencies: [
+                "StrataServer", "StrataStore", "StrataCore", "StrataAgent", "StrataParsers",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "StrataAgentTests",
             dependencies: [

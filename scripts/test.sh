@@ -8,10 +8,16 @@ $SWIFT build --build-tests || exit 1
 log=$(mktemp)
 $SWIFT test --skip-build 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1)
+# The last "Executed" line is the whole run ("All tests"), e.g.
+# "Executed 344 tests, with 1 test skipped and 0 failures (0 unexpected) in ..."
+summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with " "$log" | tail -1)
 rm -f "$log"
-total=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
-failed=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
 if [ -z "$summary" ]; then echo "tests: no XCTest summary found" >&2; exit 1; fi
-echo "tests: $((total - failed)) passed, $failed failed"
+total=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
+failed=$(echo "$summary" | sed -E 's/.* ([0-9]+) failures? .*/\1/')
+skipped=0
+if echo "$summary" | grep -qE "[0-9]+ tests? skipped"; then
+    skipped=$(echo "$summary" | sed -E 's/.*with ([0-9]+) tests? skipped.*/\1/')
+fi
+echo "tests: $((total - failed - skipped)) passed, $failed failed, $skipped skipped"
 exit "$status"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StrataAgent
+import StrataCore
 import StrataSampleData
 
 struct GenerateCommand: AsyncParsableCommand {
@@ -31,6 +32,9 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Fraction of lines that are corrupt (truncated envelopes, invalid UTF-8).")
     var corruptRate = 0.0
 
+    @Option(name: .long, help: "Time of the first line (RFC 3339). Default: ten minutes ago, so the lines end about now.")
+    var start: String?
+
     @Option(name: .long, help: "Write the JSON summary to this file instead of standard output.")
     var summary: String?
 
@@ -45,6 +49,13 @@ struct GenerateCommand: AsyncParsableCommand {
         spec.totalBytes = bytes
         spec.seed = seed
         spec.corruptLineRate = corruptRate
+        if let start {
+            guard let nanos = RFC3339Parser.parse(start) else { throw ValidationError("--start expects an RFC 3339 time, found '\(start)'") }
+            spec.startTime = nanos
+        } else {
+            let now = Int64(Date().timeIntervalSince1970) * 1_000_000_000
+            spec.startTime = now - Int64(spec.spanSeconds) * 1_000_000_000
+        }
         let tree = try NodeLogTreeGenerator.generate(spec, into: out)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

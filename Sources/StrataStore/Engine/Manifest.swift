@@ -1,0 +1,36 @@
+import StrataCore
+
+/// The catalog of a data directory: which segments are live, which were quarantined, and the
+/// batch ids recently stored (so an agent's retry is recognised across flushes and restarts).
+/// Written whole to `manifest.json` by write-temporary, fsync, rename, fsync-directory, so a crash
+/// leaves the old or the new catalog, never a mix. Format: docs/FORMAT.md ("Manifest").
+struct Manifest: Codable, Sendable {
+    static let version = 1
+
+    struct Segment: Codable, Sendable, Hashable {
+        /// Relative to the data directory.
+        var file: String
+        /// Start of the hour the rows fall in (ns since the epoch).
+        var partition: Int64
+        var info: SegmentInfo
+    }
+
+    struct Quarantined: Codable, Sendable, Hashable {
+        var file: String
+        var reason: String
+        var at: Int64
+    }
+
+    struct RecentBatch: Codable, Sendable, Hashable {
+        var id: String
+        var at: Int64
+    }
+
+    var version = Manifest.version
+    var segments: [Segment] = []
+    var quarantined: [Quarantined] = []
+    var recentBatches: [RecentBatch] = []
+    /// Every WAL entry below this sequence is in a segment.
+    var flushedThrough: UInt64 = 0
+    var nextSegmentNumber: UInt64 = 1
+}

@@ -1,0 +1,182 @@
+import Foundation
+import Logging
+import StrataAgent
+import StrataCore
+import StrataStore
+import XCTest
+
+@testable import StrataServer
+
+final class CollectorTests: XCTestCase {
+    let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+    var root = ""
+
+    override func setUp() { root = NSTemporaryDirectory() + "collector-" + UUID().uuidString }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: root) }
+
+    /// Starts a collector on a free loopback port; returns it, its URL and the running task.
+    func startCollector(tokens: [String] = [], configure: (inout CollectorConfiguration) -> Void = { _ in }) async throws
+        -> (CollectorServer, String, Task<Void, Error>)
+    {
+        var configuration = CollectorConfiguration(dataDirectory: root + "/data")
+        configuration.port = 0
+        configuration.tokens = tokens
+        configuration.store.retentionNanos = .max / 2
+        configure(&configuration)
+        let server = try CollectorServer(configuration: configuration, logger: logger)
+        let task = Task { try await server.run() }
+        var port = 0
+        for await bound in server.boundPort.stream { port = bound }
+        return (server, "http://127.0.0.1:\(port)", task)
+    }
+
+    func post(_ url: String, body: [UInt8], headers: [String: String]) async throws -> (Int, String) {
+        try await rawPost(url: url + "/api/v1/ingest", headers: headers, body: body)
+    }
+
+    func storedBodies(_ server: CollectorServer) throws -> [String] {
+        let snapshot = server.store.snapshot()
+        var bodies = snapshot.head.map(\.body)
+        for segment in snapshot.segments { bodies += try segment.readAllRecords().map(\.body) }
+        return bodies.sorted()
+    }
+
+    func frame(_ bodies: [String], id: BatchID = .random()) throws -> [UInt8] {
+        var encoder = BatchEncoder()
+        let resource = Resource(attributes: [Attribute(ResourceKey.namespace, "shop"), Attribute(ResourceKey.pod, "api-1")])
+        for body in bodies {
+            let index = encoder.resourceIndex(source: 0) { resource }
+            encoder.append(LogRecord(timestamp: Clock.nowNanos(), observedTimestamp: Clock.nowNanos(), body: body, resource: resource), resourceIndex: index)
+        }
+        return try encoder.encode(id: id, codec: .zstd)
+    }
+
+    func testAgentToCollectorEndToEnd() async throws {
+        let (server, url, task) = try await startCollector()
+        defer { task.cancel() }
+        let node = root + "/node/var/log/containers"
+        try FileManager.default.createDirectory(atPath: node, withIntermediateDirectories: true)
+        let lines = (0..<500).map { "2026-11-21T10:00:00.000000001Z stdout F 2026-11-21 10:00:00.000 ERROR 1 --- [main] c.e.Api : request \($0) failed\n" }
+        try lines.joined().write(toFile: node + "/api-1_shop_server-" + String(repeating: "ab", count: 32) + ".log", atomically: true, encoding: .utf8)
+
+        var configuration = AgentConfiguration()
+        configuration.paths = [node + "/*.log"]
+        configuration.checkpointDirectory = root + "/agent"
+        configuration.collector = url
+        configuration.once = true
+        let agent = try Agent(configuration: configuration, logger: logger)
+        try await agent.run()
+
+        let stored = server.store.snapshot().head
+        XCTAssertEqual(stored.count, 500)
+        XCTAssertEqual(stored.first?.resource[ResourceKey.pod], "api-1")
+        XCTAssertEqual(stored.first?.severity, .error, "normalized by the logback parser")
+        XCTAssertEqual(stored.map(\.body).sorted(), (0..<500).map { "request \($0) failed" }.sorted())
+    }
+
+    func testDuplicateBatchIsAcknowledgedOnce() async throws {
+        let (server, url, task) = try await startCollector()
+        defer { task.cancel() }
+        let batch = try frame(["a", "b"])
+        let first = try await post(url, body: batch, headers: ["Content-Type": WireFormat.contentType])
+        let second = try await post(url, body: batch, headers: ["Content-Type": WireFormat.contentType])
+        XCTAssertEqual(first.0, 200)
+        XCTAssertEqual(second.0, 200)
+        XCTAssertTrue(second.1.contains("\"duplicate\":true"), second.1)
+        XCTAssertEqual(try storedBodies(server), ["a", "b"])
+    }
+
+    func testAuthLimitsAndMalformedBatchesStoreNothing() async throws {
+        let (server, url, task) = try await startCollector(tokens: ["s3cret"]) { $0.maxBodyBytes = 4096 }
+        defer { task.cancel() }
+        let batch = try frame(["x"])
+        let unauthorized = try await post(url, body: batch, headers: [:])
+        XCTAssertEqual(unauthorized.0, 401)
+        let wrong = try await post(url, body: batch, headers: ["Authorization": "Bearer s3creT"])
+        XCTAssertEqual(wrong.0, 401)
+        var corrupt = batch
+        corrupt[corrupt.count - 3] ^= 0xFF
+        let malformed = try await post(url, body: corrupt, headers: ["Authorization": "Bearer s3cret"])
+        XCTAssertEqual(malformed.0, 400)
+        XCTAssertTrue(malformed.1.contains("\"code\":\"malformed_batch\""), malformed.1)
+        let big = try frame((0..<200).map { "random \($0) \(UUID().uuidString) \(UUID().uuidString)" })
+        let tooLarge = try await post(url, body: big, headers: ["Authorization": "Bearer s3cret"])
+        XCTAssertEqual(tooLarge.0, 413)
+        XCTAssertTrue(tooLarge.1.contains("4096"), tooLarge.1)
+        XCTAssertEqual(try storedBodies(server), [])
+        let ok = try await post(url, body: batch, headers: ["Authorization": "Bearer s3cret"])
+        XCTAssertEqual(ok.0, 200)
+        XCTAssertEqual(try storedBodies(server), ["x"])
+    }
+
+    func testNDJSONIdentityZstdAndGzip() async throws {
+        let (server, url, task) = try await startCollector()
+        defer { task.cancel() }
+        let ndjson = Array(
+            """
+            {"timestamp":"2026-11-21T10:00:00Z","body":"plain","resource":{"k8s.namespace.name":"web"}}
+            {"body":"zstd one","severity":"warn","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}
+
+            """.utf8)
+        let plain = try await post(url, body: Array(ndjson.prefix(while: { $0 != 10 })) + [10], headers: ["Content-Type": "application/x-ndjson"])
+        XCTAssertEqual(plain.0, 200, plain.1)
+        let zstd = try await post(
+            url, body: try CompressionCodec.zstd.compress(Array(ndjson.drop(while: { $0 != 10 }).dropFirst())),
+            headers: ["Content-Type": "application/x-ndjson", "Content-Encoding": "zstd"])
+        XCTAssertEqual(zstd.0, 200, zstd.1)
+        // gzip of {"body":"gzipped"}\n, made with Python's gzip.compress(mtime=0)
+        let gzipped: [UInt8] = [
+            31, 139, 8, 0, 0, 0, 0, 0, 2, 3, 171, 86, 74, 202, 79, 169, 84, 178, 82, 74, 175, 202, 44, 40, 72, 77, 81,
+            170, 229, 2, 0, 128, 163, 37, 229, 19, 0, 0, 0,
+        ]
+        let gzip = try await post(url, body: gzipped, headers: ["Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"])
+        XCTAssertEqual(gzip.0, 200, gzip.1)
+        let bad = try await post(url, body: Array("{\"body\": 5}\n".utf8), headers: ["Content-Type": "application/x-ndjson"])
+        XCTAssertEqual(bad.0, 400)
+        XCTAssertTrue(bad.1.contains("line 1"), bad.1)
+        XCTAssertEqual(try storedBodies(server), ["gzipped", "plain", "zstd one"])
+    }
+
+    func testNoTokenMeansLoopbackOnly() throws {
+        var configuration = CollectorConfiguration(dataDirectory: root + "/data")
+        configuration.host = "0.0.0.0"
+        XCTAssertThrowsError(try CollectorServer(configuration: configuration, logger: logger)) { error in
+            XCTAssertTrue("\(error)".contains("without a token"), "\(error)")
+        }
+    }
+
+    func testAcknowledgedRecordsSurviveARestart() async throws {
+        let (server, url, task) = try await startCollector { $0.flushInterval = .seconds(3600) }
+        _ = try await post(url, body: try frame(["kept"]), headers: [:])
+        task.cancel()
+        _ = try? await task.value
+        _ = server
+        let reopened = try LogStore(directory: root + "/data", logger: logger)
+        let snapshot = reopened.snapshot()
+        var bodies = snapshot.head.map(\.body)
+        for segment in snapshot.segments { bodies += try segment.readAllRecords().map(\.body) }
+        XCTAssertEqual(bodies, ["kept"])
+    }
+}
+
+extension CollectorTests {
+    func get(_ url: String) async throws -> (Int, String) {
+        try await rawRequest(method: "GET", url: url, headers: [:], body: [])
+    }
+
+    func testQueryEndpoint() async throws {
+        let (_, url, task) = try await startCollector()
+        defer { task.cancel() }
+        _ = try await post(url, body: try frame(["connection refused to db:5432", "all good", "connection reset"]), headers: [:])
+        let found = try await get(url + "/api/v1/query?q=connection&limit=10")
+        XCTAssertEqual(found.0, 200)
+        XCTAssertTrue(found.1.contains("connection refused") && found.1.contains("connection reset") && !found.1.contains("all good"), found.1)
+        let counted = try await get(url + "/api/v1/query?q=%22connection%20refused%22&count=true")
+        XCTAssertEqual(counted.1, "{\"count\":1}\n")
+        let bad = try await get(url + "/api/v1/query?q=%22open&count=true")
+        XCTAssertEqual(bad.0, 400)
+        XCTAssertTrue(bad.1.contains("unclosed quote"), bad.1)
+        let badLimit = try await get(url + "/api/v1/query?q=x&limit=0")
+        XCTAssertEqual(badLimit.0, 400)
+    }
+}
