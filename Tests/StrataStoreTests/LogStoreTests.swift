@@ -124,3 +124,24 @@ final class LogStoreTests: XCTestCase {
         }
     }
 }
+
+extension LogStoreTests {
+    func testABatchIDLoggedTwiceIsReplayedOnce() throws {
+        var options = StoreOptions()
+        options.retentionNanos = .max / 2
+        let id = BatchID.random()
+        var encoder = BatchEncoder()
+        for record in records(0..<3) {
+            let index = encoder.resourceIndex(source: 0) { record.resource }
+            encoder.append(record, resourceIndex: index)
+        }
+        let frame = try encoder.encode(id: id, codec: .zstd, level: 1)
+        // What two racing requests with the same id leave behind.
+        let wal = try WriteAheadLog(directory: directory + "/wal")
+        _ = try wal.replay { _ in }
+        try wal.append([frame])
+        try wal.append([frame])
+        let store = try LogStore(directory: directory, options: options, logger: logger)
+        XCTAssertEqual(store.snapshot().head.count, 3)
+    }
+}

@@ -107,7 +107,9 @@ public final class LogStore: @unchecked Sendable {
                 logger.error("write-ahead log entry \(entry.sequence) does not decode; skipped")
                 return
             }
-            state.recent.insert(batch.id)
+            // Two concurrent requests with one batch id can both reach the log; only the first
+            // counts, as it did before the crash.
+            guard state.recent.insert(batch.id).inserted else { return }
             state.head.append(HeadEntry(sequence: entry.sequence, records: batch.records, bytes: entry.payload.count))
             state.headBytes += batch.records.reduce(0) { $0 + $1.body.utf8.count + 64 }
             replayed += batch.records.count
