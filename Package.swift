@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "StrataStore", targets: ["StrataStore"]),
         .library(name: "StrataQuery", targets: ["StrataQuery"]),
         .library(name: "StrataServer", targets: ["StrataServer"]),
+        .library(name: "StrataTemplates", targets: ["StrataTemplates"]),
+        .library(name: "StrataDiagnosis", targets: ["StrataDiagnosis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -89,12 +91,22 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),
+        // Message template mining (constant text apart from variables).
+        .target(name: "StrataTemplates", dependencies: ["StrataCore"]),
+        // Incident detection, correlation across workloads and ranked reports.
+        .target(
+            name: "StrataDiagnosis",
+            dependencies: [
+                "StrataCore", "StrataTemplates", "StrataStore", "StrataQuery",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Realistic node log trees for the demo, benchmarks and tests.
         .target(name: "StrataSampleData"),
         .executableTarget(
             name: "strata",
             dependencies: [
                 "StrataCore", "StrataAgent", "StrataSampleData", "StrataServer", "StrataStore", "StrataParsers",
+                "StrataQuery", "StrataTemplates", "StrataDiagnosis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -106,6 +118,10 @@ let package = Package(
         .testTarget(name: "StrataParsersTests", dependencies: ["StrataParsers", "StrataCore"]),
         .testTarget(name: "StrataStoreTests", dependencies: ["StrataStore", "StrataCore"]),
         .testTarget(name: "StrataQueryTests", dependencies: ["StrataQuery", "StrataStore", "StrataCore", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "StrataTemplatesTests", dependencies: ["StrataTemplates", "StrataCore"]),
+        .testTarget(
+            name: "StrataDiagnosisTests",
+            dependencies: ["StrataDiagnosis", "StrataTemplates", "StrataStore", "StrataQuery", "StrataCore"]),
         .testTarget(
             name: "StrataServerTests",
             dependencies: [
