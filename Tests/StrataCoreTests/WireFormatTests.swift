@@ -183,4 +183,52 @@ final class RecordModelTests: XCTestCase {
         XCTAssertEqual(SpanID(hex: "00f067aa0ba902b7")?.description, "00f067aa0ba902b7")
         XCTAssertEqual(RecordFlags(names: ["multiline", "bogus", "truncated"]), [.multiline, .truncated])
     }
+
+    /// The agent's byte-level append writes exactly what appending the equivalent LogRecord
+    /// (body validated or repaired as a String) writes.
+    func testRawAppendMatchesRecordAppend() {
+        let resource = Resource(attributes: [Attribute(ResourceKey.namespace, "shop")])
+        let bodies: [[UInt8]] = [
+            [], Array("plain ascii line of some length".utf8), Array("héllo wörld ✓ 😀 日本".utf8),
+            [0xFF], [0x61, 0xC3], [0xE2, 0x82], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xC0, 0xAF],
+            [0xE0, 0x80, 0x80], [0xF0, 0x80, 0x80, 0x80], Array("0123456789abcdef\u{7f}".utf8) + [0x80] + Array("tail".utf8),
+            Array(repeating: 0x41, count: 300), [0xF0, 0x9F, 0x98], Array("ok".utf8) + [0xF5, 0x80, 0x80, 0x80],
+        ]
+        var raw = BatchEncoder()
+        var reference = BatchEncoder()
+        for (i, body) in bodies.enumerated() {
+            let flags: RecordFlags = i % 2 == 0 ? [] : [.multiline]
+            let index = raw.resourceIndex(source: 1) { resource }
+            let valid = body.withUnsafeBytes {
+                raw.append(
+                    timestamp: Int64(i) * 1_000_000_007, observedTimestamp: -Int64(i), stream: .stderr, flags: flags,
+                    body: $0, resourceIndex: index)
+            }
+            let validated = String(validating: body, as: UTF8.self)
+            XCTAssertEqual(valid, validated != nil, "body \(body)")
+            XCTAssertEqual(body.withUnsafeBytes { BatchEncoder.isValidUTF8($0) }, validated != nil, "body \(body)")
+            var recordFlags = flags
+            if validated == nil { recordFlags.insert(.invalidUTF8) }
+            let refIndex = reference.resourceIndex(source: 1) { resource }
+            reference.append(
+                LogRecord(
+                    timestamp: Int64(i) * 1_000_000_007, observedTimestamp: -Int64(i), stream: .stderr,
+                    body: validated ?? String(decoding: body, as: UTF8.self), resource: resource, flags: recordFlags),
+                resourceIndex: refIndex)
+        }
+        XCTAssertEqual(raw.payload(), reference.payload())
+        XCTAssertEqual(raw.recordCount, reference.recordCount)
+    }
+
+    func testUTF8ValidationAgreesWithTheStandardLibrary() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [UInt8] = [0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC2, 0xDF, 0xE0, 0xE1, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
+        for _ in 0..<20000 {
+            let count = Int.random(in: 0...12, using: &generator)
+            let bytes = (0..<count).map { _ in alphabet.randomElement(using: &generator)! }
+            XCTAssertEqual(
+                bytes.withUnsafeBytes { BatchEncoder.isValidUTF8($0) }, String(validating: bytes, as: UTF8.self) != nil,
+                "\(bytes)")
+        }
+    }
 }

@@ -12,6 +12,11 @@ import StrataCore
 /// stream or an unparsable timestamp makes the entry an envelope error holding the raw line.
 public enum CRIDecoder {
     public static func decode(_ line: UnsafeRawBufferPointer) -> RuntimeEntry {
+        decodeRaw(line).entry
+    }
+
+    /// The message is a slice of `line`.
+    static func decodeRaw(_ line: UnsafeRawBufferPointer) -> RawRuntimeEntry {
         guard let base = line.baseAddress, line.count > 0 else { return .corrupt(line) }
         let p = base.assumingMemoryBound(to: UInt8.self)
         let n = line.count
@@ -57,8 +62,8 @@ public enum CRIDecoder {
         var messageEnd = n
         if !isPartial, messageEnd > messageStart, p[messageEnd - 1] == UInt8(ascii: "\r") { messageEnd -= 1 }
         if messageStart > messageEnd { messageStart = messageEnd }
-        let content = [UInt8](UnsafeBufferPointer(start: p + messageStart, count: messageEnd - messageStart))
-        return RuntimeEntry(time: time, stream: stream, isPartial: isPartial, content: content, envelopeError: false)
+        let content = UnsafeRawBufferPointer(start: p + messageStart, count: messageEnd - messageStart)
+        return RawRuntimeEntry(time: time, stream: stream, isPartial: isPartial, content: content, envelopeError: false)
     }
 
     public static func decode(_ line: some Collection<UInt8>) -> RuntimeEntry {

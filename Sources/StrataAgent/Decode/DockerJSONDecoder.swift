@@ -15,8 +15,16 @@ import StrataCore
 /// the bytes is better than turning the line into an error).
 public enum DockerJSONDecoder {
     public static func decode(_ line: UnsafeRawBufferPointer) -> RuntimeEntry {
+        let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, line.count))
+        defer { scratch.deallocate() }
+        return decodeRaw(line, scratch: scratch).entry
+    }
+
+    /// The message is a slice of `line`, or unescaped into `scratch` (at least `line.count` bytes).
+    @inline(__always)
+    static func decodeRaw(_ line: UnsafeRawBufferPointer, scratch: UnsafeMutablePointer<UInt8>) -> RawRuntimeEntry {
         guard let base = line.baseAddress, line.count > 0 else { return .corrupt(line) }
-        return decode(base.assumingMemoryBound(to: UInt8.self), count: line.count) ?? .corrupt(line)
+        return decode(base.assumingMemoryBound(to: UInt8.self), count: line.count, scratch: scratch) ?? .corrupt(line)
     }
 
     public static func decode(_ line: some Collection<UInt8>) -> RuntimeEntry {
@@ -37,12 +45,15 @@ public enum DockerJSONDecoder {
         return i
     }
 
-    private static func decode(_ p: UnsafePointer<UInt8>, count n: Int) -> RuntimeEntry? {
+    private static func decode(_ p: UnsafePointer<UInt8>, count n: Int, scratch: UnsafeMutablePointer<UInt8>)
+        -> RawRuntimeEntry?
+    {
         var i = skipSpace(p, 0, n)
         guard i < n, p[i] == UInt8(ascii: "{") else { return nil }
         i = skipSpace(p, i + 1, n)
 
-        var content: [UInt8]?
+        var content: UnsafeRawBufferPointer?
+        var endsWithNewline = false
         var stream: LogStream?
         var time: Int64?
 
@@ -68,8 +79,10 @@ public enum DockerJSONDecoder {
             // Value.
             switch key {
             case .log:
-                guard p[i] == UInt8(ascii: "\""), let (value, after) = decodeString(p, i, n) else { return nil }
+                guard p[i] == UInt8(ascii: "\""), let (value, newline, after) = decodeString(p, i, n, scratch)
+                else { return nil }
                 content = value
+                endsWithNewline = newline
                 i = after
             case .stream:
                 guard let (start, end) = plainString(p, i, n) else { return nil }
@@ -100,12 +113,14 @@ public enum DockerJSONDecoder {
         guard skipSpace(p, i, n) == n, var content, let stream, let time else { return nil }
 
         var isPartial = true
-        if let last = content.last, last == UInt8(ascii: "\n") {
+        var count = content.count
+        if endsWithNewline || (count > 0 && content[count - 1] == UInt8(ascii: "\n")) {
             isPartial = false
-            content.removeLast()
-            if let cr = content.last, cr == UInt8(ascii: "\r") { content.removeLast() }
+            if !endsWithNewline { count -= 1 }
+            if count > 0, content[count - 1] == UInt8(ascii: "\r") { count -= 1 }
+            content = UnsafeRawBufferPointer(start: content.baseAddress, count: count)
         }
-        return RuntimeEntry(time: time, stream: stream, isPartial: isPartial, content: content, envelopeError: false)
+        return RawRuntimeEntry(time: time, stream: stream, isPartial: isPartial, content: content, envelopeError: false)
     }
 
     @inline(__always)
@@ -213,65 +228,67 @@ public enum DockerJSONDecoder {
         return value
     }
 
-    /// Decodes the string whose opening quote is at `i`: its unescaped bytes and the index
-    /// after the closing quote. nil on an unterminated string, an invalid escape or a lone
-    /// surrogate.
+    /// Decodes the string whose opening quote is at `i`: its unescaped bytes, whether a final
+    /// escaped `\n` was left out of them, and the index after the closing quote. nil on an
+    /// unterminated string, an invalid escape or a lone surrogate.
     ///
-    /// One pass: runs between escapes are copied (8-byte scan, then memcpy) straight into an
-    /// array sized for the rest of the line, which bounds the result because escapes never
-    /// expand (`\n` is 2 bytes for 1, `\uXXXX` 6 for at most 3 of UTF-8, a surrogate pair 12
-    /// for 4). Docker escapes the final newline, so almost every value takes this path.
+    /// Without escapes, or with only the final `\n` that docker writes, the content is a slice
+    /// of the line (no copy). Otherwise runs between escapes are copied (8-byte scan, then
+    /// memcpy) into `scratch`, which the line's length bounds because escapes never expand
+    /// (`\n` is 2 bytes for 1, `\uXXXX` 6 for at most 3 of UTF-8, a surrogate pair 12 for 4).
     @inline(__always)
-    private static func decodeString(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> ([UInt8], Int)? {
+    private static func decodeString(
+        _ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int, _ o: UnsafeMutablePointer<UInt8>
+    ) -> (UnsafeRawBufferPointer, Bool, Int)? {
         let start = i + 1
-        var end = -1
-        let value = [UInt8](unsafeUninitializedCapacity: n - start) { out, count in
-            count = 0
-            guard let o = out.baseAddress else { return }
-            var w = 0
-            var j = start
-            while true {
-                let k = ByteScan.firstQuoteOrBackslash(p, from: j, end: n)
-                guard k < n else { return }
-                if k > j {
-                    (o + w).initialize(from: p + j, count: k - j)
-                    w += k - j
-                }
-                if p[k] == UInt8(ascii: "\"") {
-                    end = k
-                    break
-                }
-                guard k + 1 < n else { return }
-                let c = p[k + 1]
-                j = k + 2
-                switch c {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): o[w] = c
-                case UInt8(ascii: "n"): o[w] = 0x0A
-                case UInt8(ascii: "t"): o[w] = 0x09
-                case UInt8(ascii: "r"): o[w] = 0x0D
-                case UInt8(ascii: "b"): o[w] = 0x08
-                case UInt8(ascii: "f"): o[w] = 0x0C
-                case UInt8(ascii: "u"):
-                    // Hex digits are never quotes, so a valid escape cannot run past the string.
-                    guard n - j >= 4, var scalar = hex4(p + j) else { return }
-                    j += 4
-                    if scalar >= 0xD800 && scalar <= 0xDFFF {
-                        guard scalar <= 0xDBFF, n - j >= 6, p[j] == UInt8(ascii: "\\"), p[j + 1] == UInt8(ascii: "u"),
-                            let low = hex4(p + j + 2), low >= 0xDC00, low <= 0xDFFF
-                        else { return }
-                        j += 6
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    }
-                    w += encodeUTF8(scalar, o + w)
-                    continue
-                default:
-                    return
-                }
-                w += 1
-            }
-            count = w
+        let first = ByteScan.firstQuoteOrBackslash(p, from: start, end: n)
+        guard first < n else { return nil }
+        if p[first] == UInt8(ascii: "\"") {
+            return (UnsafeRawBufferPointer(start: p + start, count: first - start), false, first + 1)
         }
-        return end >= 0 ? (value, end + 1) : nil
+        if first + 2 < n, p[first + 1] == UInt8(ascii: "n"), p[first + 2] == UInt8(ascii: "\"") {
+            return (UnsafeRawBufferPointer(start: p + start, count: first - start), true, first + 3)
+        }
+        var w = 0
+        var j = start
+        while true {
+            let k = ByteScan.firstQuoteOrBackslash(p, from: j, end: n)
+            guard k < n else { return nil }
+            if k > j {
+                (o + w).update(from: p + j, count: k - j)
+                w += k - j
+            }
+            if p[k] == UInt8(ascii: "\"") {
+                return (UnsafeRawBufferPointer(start: o, count: w), false, k + 1)
+            }
+            guard k + 1 < n else { return nil }
+            let c = p[k + 1]
+            j = k + 2
+            switch c {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): o[w] = c
+            case UInt8(ascii: "n"): o[w] = 0x0A
+            case UInt8(ascii: "t"): o[w] = 0x09
+            case UInt8(ascii: "r"): o[w] = 0x0D
+            case UInt8(ascii: "b"): o[w] = 0x08
+            case UInt8(ascii: "f"): o[w] = 0x0C
+            case UInt8(ascii: "u"):
+                // Hex digits are never quotes, so a valid escape cannot run past the string.
+                guard n - j >= 4, var scalar = hex4(p + j) else { return nil }
+                j += 4
+                if scalar >= 0xD800 && scalar <= 0xDFFF {
+                    guard scalar <= 0xDBFF, n - j >= 6, p[j] == UInt8(ascii: "\\"), p[j + 1] == UInt8(ascii: "u"),
+                        let low = hex4(p + j + 2), low >= 0xDC00, low <= 0xDFFF
+                    else { return nil }
+                    j += 6
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                }
+                w += encodeUTF8(scalar, o + w)
+                continue
+            default:
+                return nil
+            }
+            w += 1
+        }
     }
 
     @inline(__always)

@@ -33,6 +33,16 @@ public enum RuntimeFormat: Sendable, Hashable {
         }
     }
 
+    /// Decodes one raw line without allocating: the entry's content points into `line` or into
+    /// `scratch`, which must hold at least `line.count` bytes. Valid until either changes.
+    @inline(__always)
+    func decodeRaw(_ line: UnsafeRawBufferPointer, scratch: UnsafeMutablePointer<UInt8>) -> RawRuntimeEntry {
+        switch self {
+        case .cri: CRIDecoder.decodeRaw(line)
+        case .docker: DockerJSONDecoder.decodeRaw(line, scratch: scratch)
+        }
+    }
+
     public func decode(_ line: some Collection<UInt8>) -> RuntimeEntry {
         if let result = line.withContiguousStorageIfAvailable({ decode(UnsafeRawBufferPointer($0)) }) {
             return result
@@ -74,6 +84,27 @@ public struct RuntimeEntry: Sendable, Equatable {
     @inline(never)
     public static func corrupt(_ line: UnsafeRawBufferPointer) -> RuntimeEntry {
         RuntimeEntry(time: 0, stream: .unknown, isPartial: false, content: [UInt8](line), envelopeError: true)
+    }
+}
+
+/// A `RuntimeEntry` whose content is borrowed: it points into the decoded line or into the
+/// decoder's scratch buffer (the reader's hot path decodes without allocating).
+struct RawRuntimeEntry {
+    var time: Int64
+    var stream: LogStream
+    var isPartial: Bool
+    var content: UnsafeRawBufferPointer
+    var envelopeError: Bool
+
+    @inline(__always)
+    static func corrupt(_ line: UnsafeRawBufferPointer) -> RawRuntimeEntry {
+        RawRuntimeEntry(time: 0, stream: .unknown, isPartial: false, content: line, envelopeError: true)
+    }
+
+    /// An owned copy.
+    var entry: RuntimeEntry {
+        RuntimeEntry(
+            time: time, stream: stream, isPartial: isPartial, content: [UInt8](content), envelopeError: envelopeError)
     }
 }
 

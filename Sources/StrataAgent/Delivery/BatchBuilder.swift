@@ -5,6 +5,13 @@ protocol BatchBuilder: AnyObject {
     var recordCount: Int { get }
     var payloadBytes: Int { get }
     func append(_ record: LogRecord, source: Int)
+    /// Appends a record of the reader (no severity, trace context or attributes) straight from
+    /// its bytes: a body that is not valid UTF-8 is repaired (U+FFFD) and flagged
+    /// `.invalidUTF8`. Returns false in that case. `resource` is called only when needed.
+    func append(
+        timestamp: Int64, observedTimestamp: Int64, stream: LogStream, flags: RecordFlags,
+        body: UnsafeRawBufferPointer, source: Int, resource: () -> Resource
+    ) -> Bool
     /// Produces the frame and starts a new batch. `source` identifies the record's resource
     /// (the file it came from), so the wire format writes each resource once per batch.
     func seal(positions: [FilePosition]) throws -> SealedBatch
@@ -24,9 +31,27 @@ final class WireBatchBuilder: BatchBuilder {
     var recordCount: Int { encoder.recordCount }
     var payloadBytes: Int { encoder.payloadBytes }
 
+    /// The resource index of the last source appended in this batch (most records come in runs
+    /// from one file), saving the encoder's dictionary lookup.
+    private var lastSource = -1
+    private var lastResourceIndex = 0
+
     func append(_ record: LogRecord, source: Int) {
         let index = encoder.resourceIndex(source: source) { record.resource }
         encoder.append(record, resourceIndex: index)
+    }
+
+    func append(
+        timestamp: Int64, observedTimestamp: Int64, stream: LogStream, flags: RecordFlags,
+        body: UnsafeRawBufferPointer, source: Int, resource: () -> Resource
+    ) -> Bool {
+        if source != lastSource {
+            lastResourceIndex = encoder.resourceIndex(source: source, resource: resource)
+            lastSource = source
+        }
+        return encoder.append(
+            timestamp: timestamp, observedTimestamp: observedTimestamp, stream: stream, flags: flags, body: body,
+            resourceIndex: lastResourceIndex)
     }
 
     func seal(positions: [FilePosition]) throws -> SealedBatch {
@@ -36,6 +61,7 @@ final class WireBatchBuilder: BatchBuilder {
             id: id, frame: frame, recordCount: encoder.recordCount, payloadBytes: encoder.payloadBytes,
             positions: positions)
         encoder.reset()
+        lastSource = -1
         return batch
     }
 }
@@ -45,6 +71,28 @@ final class JSONLinesBatchBuilder: BatchBuilder {
     private var json = JSONWriter(capacity: 1 << 20)
     private(set) var recordCount = 0
     var payloadBytes: Int { json.bytes.count }
+
+    func append(
+        timestamp: Int64, observedTimestamp: Int64, stream: LogStream, flags: RecordFlags,
+        body: UnsafeRawBufferPointer, source: Int, resource: () -> Resource
+    ) -> Bool {
+        var flags = flags
+        let text: String
+        var valid = true
+        if let decoded = String(validating: body, as: UTF8.self) {
+            text = decoded
+        } else {
+            text = String(decoding: body, as: UTF8.self)
+            flags.insert(.invalidUTF8)
+            valid = false
+        }
+        append(
+            LogRecord(
+                timestamp: timestamp, observedTimestamp: observedTimestamp, stream: stream, body: text,
+                resource: resource(), flags: flags),
+            source: source)
+        return valid
+    }
 
     func append(_ record: LogRecord, source: Int) {
         record.writeJSON(into: &json)

@@ -34,6 +34,9 @@ import StrataCore
 public struct LineAssembler: Sendable {
     public let configuration: AssemblyConfiguration
     private let context: Context
+    /// The user start pattern, kept out of `context` so that passing the context around
+    /// copies no reference.
+    private let pattern: (any LinePredicate)?
     private var stdout = StreamState(sequence: .stdout)
     private var stderr = StreamState(sequence: .stderr)
     /// The end of the furthest line appended.
@@ -42,11 +45,12 @@ public struct LineAssembler: Sendable {
     public init(configuration: AssemblyConfiguration = AssemblyConfiguration()) {
         self.configuration = configuration
         let rules = MultilineRules.Rules(configuration.builtinRules)
+        pattern = configuration.startPattern
         context = Context(
             cap: max(4, configuration.maxRecordBytes),
             timeout: configuration.flushTimeoutNanos,
             rules: rules,
-            pattern: configuration.startPattern,
+            hasPattern: configuration.startPattern != nil,
             grouping: configuration.startPattern != nil || !rules.isEmpty)
     }
 
@@ -55,26 +59,48 @@ public struct LineAssembler: Sendable {
     public mutating func append(
         _ entry: RuntimeEntry, lineStart: Int64, lineEnd: Int64, now: Int64, emit: (AssembledRecord) -> Void
     ) {
+        entry.content.withUnsafeBytes { content in
+            let raw = RawRuntimeEntry(
+                time: entry.time, stream: entry.stream, isPartial: entry.isPartial, content: content,
+                envelopeError: entry.envelopeError)
+            append(raw, lineStart: lineStart, lineEnd: lineEnd, now: now) { emit($0.record) }
+        }
+    }
+
+    /// `append` for a borrowed entry, emitting borrowed records (valid only during the call).
+    @inline(__always)
+    mutating func append(
+        _ entry: RawRuntimeEntry, lineStart: Int64, lineEnd: Int64, now: Int64, emit: (AssembledView) -> Void
+    ) {
         if lineEnd > readPosition { readPosition = lineEnd }
-        switch CheckpointSequence(entry: entry) {
-        case .stdout:
-            let peer = peerCheckpoint(stderr)
-            stdout.append(entry, lineStart: lineStart, lineEnd: lineEnd, now: now, context, peer, emit)
-        case .stderr:
+        if !entry.envelopeError && entry.stream == .stderr {
             let peer = peerCheckpoint(stdout)
-            stderr.append(entry, lineStart: lineStart, lineEnd: lineEnd, now: now, context, peer, emit)
+            stderr.append(entry, lineStart: lineStart, lineEnd: lineEnd, now: now, context, pattern, peer, emit)
+        } else {
+            let peer = peerCheckpoint(stderr)
+            stdout.append(entry, lineStart: lineStart, lineEnd: lineEnd, now: now, context, pattern, peer, emit)
         }
     }
 
     /// Emits the groups and partial lines whose last line arrived `flushTimeoutNanos` or more
     /// before `now`.
     public mutating func flushExpired(now: Int64, emit: (AssembledRecord) -> Void) {
+        flushExpiredViews(now: now) { emit($0.record) }
+    }
+
+    /// `flushExpired` emitting borrowed records.
+    mutating func flushExpiredViews(now: Int64, emit: (AssembledView) -> Void) {
         stdout.flushExpired(now: now, context, peerCheckpoint(stderr), emit)
         stderr.flushExpired(now: now, context, peerCheckpoint(stdout), emit)
     }
 
     /// Emits everything pending (shutdown, or the file was drained and closed).
     public mutating func flushAll(emit: (AssembledRecord) -> Void) {
+        flushAllViews { emit($0.record) }
+    }
+
+    /// `flushAll` emitting borrowed records.
+    mutating func flushAllViews(emit: (AssembledView) -> Void) {
         stdout.flushAll(context, peerCheckpoint(stderr), emit)
         stderr.flushAll(context, peerCheckpoint(stdout), emit)
     }
@@ -99,24 +125,42 @@ public struct LineAssembler: Sendable {
             stderrOffset: stderr.oldestPendingStart ?? readPosition)
     }
 
+    @inline(__always)
     private func peerCheckpoint(_ state: StreamState) -> StreamCheckpoint {
         StreamCheckpoint(sequence: state.sequence, offset: state.oldestPendingStart ?? readPosition)
     }
 }
 
+/// An `AssembledRecord` whose body is borrowed: valid only during the `emit` call.
+struct AssembledView {
+    var timestamp: Int64
+    var stream: LogStream
+    var body: UnsafeRawBufferPointer
+    var flags: RecordFlags
+    var checkpoint: StreamCheckpoint?
+    var peerCheckpoint: StreamCheckpoint?
+
+    var record: AssembledRecord {
+        AssembledRecord(
+            timestamp: timestamp, stream: stream, body: [UInt8](body), flags: flags, checkpoint: checkpoint,
+            peerCheckpoint: peerCheckpoint)
+    }
+}
+
 extension LineAssembler {
+    /// Trivially copyable: no reference counting when it is passed along.
     struct Context: Sendable {
         let cap: Int
         let timeout: Int64
         let rules: MultilineRules.Rules
-        let pattern: (any LinePredicate)?
+        let hasPattern: Bool
         /// false: every line is its own record and nothing waits for the next line.
         let grouping: Bool
     }
 
-    /// Lines held until we know whether the next line continues them.
+    /// Lines held until we know whether the next line continues them (the bytes are in
+    /// `StreamState.groupBody`).
     struct PendingGroup: Sendable {
-        var body: [UInt8]
         var timestamp: Int64
         var stream: LogStream
         var firstLineStart: Int64
@@ -127,9 +171,9 @@ extension LineAssembler {
         var flags: RecordFlags
     }
 
-    /// The pieces of a partial line so far (at most `cap` bytes: longer prefixes went out).
+    /// The pieces of a partial line so far (at most `cap` bytes: longer prefixes went out;
+    /// the bytes are in `StreamState.partialBody`).
     struct PendingPartial: Sendable {
-        var body: [UInt8]
         var timestamp: Int64
         var stream: LogStream
         var firstLineStart: Int64
@@ -139,11 +183,17 @@ extension LineAssembler {
         var wasCut: Bool
     }
 
+    /// Buffers above this capacity are released after use rather than kept for the next record.
+    static let keptCapacity = 64 * 1024
+
     struct StreamState: Sendable {
         let sequence: CheckpointSequence
         /// Older than `partial` in the file when both are set.
         var group: PendingGroup?
         var partial: PendingPartial?
+        /// The bytes of `group` and `partial`; reused from one record to the next.
+        var groupBody: [UInt8] = []
+        var partialBody: [UInt8] = []
 
         init(sequence: CheckpointSequence) { self.sequence = sequence }
 
@@ -162,9 +212,10 @@ extension LineAssembler {
 
         // MARK: Input
 
+        @inline(__always)
         mutating func append(
-            _ entry: RuntimeEntry, lineStart: Int64, lineEnd: Int64, now: Int64, _ context: Context,
-            _ peer: StreamCheckpoint, _ emit: (AssembledRecord) -> Void
+            _ entry: RawRuntimeEntry, lineStart: Int64, lineEnd: Int64, now: Int64, _ context: Context,
+            _ pattern: (any LinePredicate)?, _ peer: StreamCheckpoint, _ emit: (AssembledView) -> Void
         ) {
             if entry.envelopeError {
                 // Whatever is pending is older: out first, then the raw line alone.
@@ -187,50 +238,67 @@ extension LineAssembler {
             if entry.isPartial {
                 if partial == nil {
                     partial = PendingPartial(
-                        body: entry.content, timestamp: entry.time, stream: entry.stream, firstLineStart: lineStart,
+                        timestamp: entry.time, stream: entry.stream, firstLineStart: lineStart,
                         lastLineEnd: lineEnd, lastArrival: now, wasCut: false)
+                    partialBody.removeAll(keepingCapacity: true)
                 } else {
-                    partial!.body.append(contentsOf: entry.content)
                     partial!.lastLineEnd = lineEnd
                     partial!.lastArrival = now
                 }
-                if partial!.body.count > context.cap {
+                partialBody.append(contentsOf: entry.content)
+                if partialBody.count > context.cap {
                     // The line will not fit in any record: whatever is pending goes out first,
                     // then all but the last `cap` bytes of the line, as pieces.
                     flushGroup(extraFlags: [], peer, emit)
-                    var p = partial!
+                    let p = partial!
                     partial = nil
-                    p.body = LineAssembler.splitOff(
-                        p.body, cap: context.cap, timestamp: p.timestamp, stream: p.stream, flags: [], peer, emit)
-                    p.wasCut = true
+                    var body: [UInt8] = []
+                    swap(&body, &partialBody)
+                    let rest = body.withUnsafeBytes {
+                        LineAssembler.splitOff(
+                            $0, cap: context.cap, timestamp: p.timestamp, stream: p.stream, flags: [], peer, emit)
+                    }
+                    body.removeSubrange(0..<rest)
+                    swap(&body, &partialBody)
                     partial = p
+                    partial!.wasCut = true
                 }
                 return
             }
 
             // A whole line: the last piece of a partial line, or a line on its own.
-            guard var p = partial else {
+            guard let p = partial else {
                 addLine(
                     entry.content, timestamp: entry.time, stream: entry.stream, lineStart: lineStart, lineEnd: lineEnd,
-                    now: now, wasCut: false, context, peer, emit)
+                    now: now, wasCut: false, context, pattern, peer, emit)
                 return
             }
             partial = nil
+            var body: [UInt8] = []
+            swap(&body, &partialBody)
             if entry.content.isEmpty {
                 // A `\r\n` ending split across pieces: the decoder only strips `\r` at the end of a full line.
-                if p.body.last == UInt8(ascii: "\r") { p.body.removeLast() }
+                if body.last == UInt8(ascii: "\r") { body.removeLast() }
             } else {
-                p.body.append(contentsOf: entry.content)
+                body.append(contentsOf: entry.content)
             }
-            addLine(
-                p.body, timestamp: p.timestamp, stream: p.stream, lineStart: p.firstLineStart, lineEnd: lineEnd,
-                now: now, wasCut: p.wasCut, context, peer, emit)
+            body.withUnsafeBytes {
+                addLine(
+                    $0, timestamp: p.timestamp, stream: p.stream, lineStart: p.firstLineStart, lineEnd: lineEnd,
+                    now: now, wasCut: p.wasCut, context, pattern, peer, emit)
+            }
+            if body.capacity <= LineAssembler.keptCapacity {
+                body.removeAll(keepingCapacity: true)
+                swap(&body, &partialBody)
+            }
         }
 
         /// Groups one whole line.
+        @inline(__always)
         private mutating func addLine(
-            _ line: [UInt8], timestamp: Int64, stream: LogStream, lineStart: Int64, lineEnd: Int64, now: Int64,
-            wasCut: Bool, _ context: Context, _ peer: StreamCheckpoint, _ emit: (AssembledRecord) -> Void
+            _ line: UnsafeRawBufferPointer, timestamp: Int64, stream: LogStream, lineStart: Int64, lineEnd: Int64,
+            now: Int64, wasCut: Bool, _ context: Context, _ pattern: (any LinePredicate)?, _ peer: StreamCheckpoint,
+            _ emit: (AssembledView) -> Void
         ) {
             guard context.grouping else {
                 emitWhole(
@@ -248,29 +316,24 @@ extension LineAssembler {
             }
 
             let decision: (continues: Bool, mode: MultilineRules.Mode)
-            if let pattern = context.pattern {
-                let starts = line.withUnsafeBytes { pattern.matches($0) }
+            if context.hasPattern, let pattern {
+                let starts = pattern.matches(line)
                 decision = (!starts && group != nil, .user)
             } else {
-                decision = line.withUnsafeBufferPointer {
-                    MultilineRules.decide(Line($0), pending: group?.mode, rules: context.rules)
-                }
+                decision = MultilineRules.decide(Line(line), pending: group?.mode, rules: context.rules)
             }
 
-            if decision.continues, var g = group {
-                group = nil
-                if g.body.count + 1 + line.count <= context.cap {
-                    g.body.append(0x0A)
-                    g.body.append(contentsOf: line)
-                    g.lastLineEnd = lineEnd
-                    g.lastArrival = now
-                    g.lineCount += 1
-                    g.mode = decision.mode
-                    group = g
+            if decision.continues, group != nil {
+                if groupBody.count + 1 + line.count <= context.cap {
+                    groupBody.append(0x0A)
+                    groupBody.append(contentsOf: line)
+                    group!.lastLineEnd = lineEnd
+                    group!.lastArrival = now
+                    group!.lineCount += 1
+                    group!.mode = decision.mode
                     return
                 }
                 // Does not fit: the group so far and the rest become separate pieces.
-                group = g
                 flushGroup(extraFlags: .truncated, peer, emit)
                 startGroup(
                     line, timestamp: timestamp, stream: stream, lineStart: lineStart, lineEnd: lineEnd, now: now,
@@ -284,37 +347,42 @@ extension LineAssembler {
                 mode: decision.mode, flags: [], context, peer, emit)
         }
 
+        /// Called with no group pending.
         private mutating func startGroup(
-            _ line: [UInt8], timestamp: Int64, stream: LogStream, lineStart: Int64, lineEnd: Int64, now: Int64,
-            mode: MultilineRules.Mode, flags: RecordFlags, _ context: Context, _ peer: StreamCheckpoint,
-            _ emit: (AssembledRecord) -> Void
+            _ line: UnsafeRawBufferPointer, timestamp: Int64, stream: LogStream, lineStart: Int64, lineEnd: Int64,
+            now: Int64, mode: MultilineRules.Mode, flags: RecordFlags, _ context: Context, _ peer: StreamCheckpoint,
+            _ emit: (AssembledView) -> Void
         ) {
             var body = line
             var flags = flags
             if body.count > context.cap {
-                body = LineAssembler.splitOff(
+                let rest = LineAssembler.splitOff(
                     body, cap: context.cap, timestamp: timestamp, stream: stream, flags: flags, peer, emit)
+                body = UnsafeRawBufferPointer(rebasing: body[rest...])
                 flags.insert(.truncated)
             }
+            groupBody.removeAll(keepingCapacity: true)
+            groupBody.append(contentsOf: body)
             group = PendingGroup(
-                body: body, timestamp: timestamp, stream: stream, firstLineStart: lineStart, lastLineEnd: lineEnd,
+                timestamp: timestamp, stream: stream, firstLineStart: lineStart, lastLineEnd: lineEnd,
                 lastArrival: now, lineCount: 1, mode: mode, flags: flags)
         }
 
         /// Emits a line that is a record on its own right away (cut into pieces if too long).
         private func emitWhole(
-            _ line: [UInt8], timestamp: Int64, stream: LogStream, flags: RecordFlags, lineEnd: Int64,
-            _ context: Context, _ peer: StreamCheckpoint, _ emit: (AssembledRecord) -> Void
+            _ line: UnsafeRawBufferPointer, timestamp: Int64, stream: LogStream, flags: RecordFlags, lineEnd: Int64,
+            _ context: Context, _ peer: StreamCheckpoint, _ emit: (AssembledView) -> Void
         ) {
             var body = line
             var flags = flags
             if body.count > context.cap {
-                body = LineAssembler.splitOff(
+                let rest = LineAssembler.splitOff(
                     body, cap: context.cap, timestamp: timestamp, stream: stream, flags: flags, peer, emit)
+                body = UnsafeRawBufferPointer(rebasing: body[rest...])
                 flags.insert(.truncated)
             }
             emit(
-                AssembledRecord(
+                AssembledView(
                     timestamp: timestamp, stream: stream, body: body, flags: flags,
                     checkpoint: StreamCheckpoint(sequence: sequence, offset: lineEnd), peerCheckpoint: peer))
         }
@@ -322,29 +390,37 @@ extension LineAssembler {
         // MARK: Output
 
         private mutating func flushGroup(
-            extraFlags: RecordFlags, _ peer: StreamCheckpoint, _ emit: (AssembledRecord) -> Void
+            extraFlags: RecordFlags, _ peer: StreamCheckpoint, _ emit: (AssembledView) -> Void
         ) {
             guard let g = group else { return }
             group = nil
             var flags = g.flags.union(extraFlags)
             if g.lineCount > 1 { flags.insert(.multiline) }
-            emit(
-                AssembledRecord(
-                    timestamp: g.timestamp, stream: g.stream, body: g.body, flags: flags,
-                    checkpoint: StreamCheckpoint(sequence: sequence, offset: g.lastLineEnd), peerCheckpoint: peer))
+            let checkpoint = StreamCheckpoint(sequence: sequence, offset: g.lastLineEnd)
+            groupBody.withUnsafeBytes {
+                emit(
+                    AssembledView(
+                        timestamp: g.timestamp, stream: g.stream, body: $0, flags: flags, checkpoint: checkpoint,
+                        peerCheckpoint: peer))
+            }
+            if groupBody.capacity > LineAssembler.keptCapacity { groupBody = [] }
         }
 
         private mutating func flushPartial(
-            extraFlags: RecordFlags, _ peer: StreamCheckpoint, _ emit: (AssembledRecord) -> Void
+            extraFlags: RecordFlags, _ peer: StreamCheckpoint, _ emit: (AssembledView) -> Void
         ) {
             guard let p = partial else { return }
             partial = nil
             var flags = extraFlags.union(.partial)
             if p.wasCut { flags.insert(.truncated) }
-            emit(
-                AssembledRecord(
-                    timestamp: p.timestamp, stream: p.stream, body: p.body, flags: flags,
-                    checkpoint: StreamCheckpoint(sequence: sequence, offset: p.lastLineEnd), peerCheckpoint: peer))
+            let checkpoint = StreamCheckpoint(sequence: sequence, offset: p.lastLineEnd)
+            partialBody.withUnsafeBytes {
+                emit(
+                    AssembledView(
+                        timestamp: p.timestamp, stream: p.stream, body: $0, flags: flags, checkpoint: checkpoint,
+                        peerCheckpoint: peer))
+            }
+            if partialBody.capacity > LineAssembler.keptCapacity { partialBody = [] }
         }
 
         private static func timeoutFlags(_ group: PendingGroup) -> RecordFlags {
@@ -352,7 +428,7 @@ extension LineAssembler {
         }
 
         mutating func flushExpired(
-            now: Int64, _ context: Context, _ peer: StreamCheckpoint, _ emit: (AssembledRecord) -> Void
+            now: Int64, _ context: Context, _ peer: StreamCheckpoint, _ emit: (AssembledView) -> Void
         ) {
             if let group, let deadline = deadline(context.timeout), now >= deadline {
                 flushGroup(extraFlags: Self.timeoutFlags(group), peer, emit)
@@ -363,20 +439,20 @@ extension LineAssembler {
             }
         }
 
-        mutating func flushAll(_ context: Context, _ peer: StreamCheckpoint, _ emit: (AssembledRecord) -> Void) {
+        mutating func flushAll(_ context: Context, _ peer: StreamCheckpoint, _ emit: (AssembledView) -> Void) {
             if let group { flushGroup(extraFlags: Self.timeoutFlags(group), peer, emit) }
             flushPartial(extraFlags: .flushedByTimeout, peer, emit)
         }
     }
 
     /// Emits leading pieces of `body` (flagged `.truncated`, no checkpoint) until at most `cap`
-    /// bytes remain, and returns the rest. Cuts before a UTF-8 lead byte when one is within the
-    /// last 3 bytes of a piece.
+    /// bytes remain, and returns where the rest starts. Cuts before a UTF-8 lead byte when one
+    /// is within the last 3 bytes of a piece.
     static func splitOff(
-        _ body: [UInt8], cap: Int, timestamp: Int64, stream: LogStream, flags: RecordFlags, _ peer: StreamCheckpoint,
-        _ emit: (AssembledRecord) -> Void
-    ) -> [UInt8] {
-        guard body.count > cap else { return body }
+        _ body: UnsafeRawBufferPointer, cap: Int, timestamp: Int64, stream: LogStream, flags: RecordFlags,
+        _ peer: StreamCheckpoint, _ emit: (AssembledView) -> Void
+    ) -> Int {
+        guard body.count > cap else { return 0 }
         var start = 0
         while body.count - start > cap {
             let limit = start + cap
@@ -384,12 +460,12 @@ extension LineAssembler {
             while cut > limit - 3, body[cut] & 0xC0 == 0x80 { cut -= 1 }
             if body[cut] & 0xC0 == 0x80 { cut = limit }  // not UTF-8 anyway
             emit(
-                AssembledRecord(
-                    timestamp: timestamp, stream: stream, body: Array(body[start..<cut]), flags: flags.union(.truncated),
-                    checkpoint: nil, peerCheckpoint: peer))
+                AssembledView(
+                    timestamp: timestamp, stream: stream, body: UnsafeRawBufferPointer(rebasing: body[start..<cut]),
+                    flags: flags.union(.truncated), checkpoint: nil, peerCheckpoint: peer))
             start = cut
         }
-        return Array(body[start...])
+        return start
     }
 }
 
@@ -398,9 +474,19 @@ extension LineAssembler {
 /// begins with.
 enum LostContinuation {
     static func startsNewRecord(_ line: [UInt8]) -> Bool {
-        line.withUnsafeBufferPointer { b in
+        line.withUnsafeBytes { startsNewRecord($0) }
+    }
+
+    static func startsNewRecord(_ b: UnsafeRawBufferPointer) -> Bool {
+        do {
             func digits(_ range: Range<Int>) -> Bool {
-                range.upperBound <= b.count && range.allSatisfy { b[$0] >= 48 && b[$0] <= 57 }
+                guard range.upperBound <= b.count else { return false }
+                var i = range.lowerBound
+                while i < range.upperBound {
+                    if b[i] < 48 || b[i] > 57 { return false }
+                    i += 1
+                }
+                return true
             }
             func byte(_ index: Int, _ options: StaticString) -> Bool {
                 guard index < b.count else { return false }

@@ -265,6 +265,12 @@ struct Line {
         count = buffer.count
     }
 
+    @inline(__always)
+    init(_ buffer: UnsafeRawBufferPointer) {
+        base = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(bitPattern: 1)!
+        count = buffer.count
+    }
+
     var raw: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
     var isEmpty: Bool { count == 0 }
 

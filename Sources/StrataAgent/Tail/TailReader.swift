@@ -39,6 +39,9 @@ final class TailReader: @unchecked Sendable {
     private var nextSourceID = 0
     private var batchStartedAt: Int64?
     private var readBuffer: UnsafeMutableRawBufferPointer
+    /// Where the decoders unescape a line's message; at least as long as the longest line.
+    private var scratch: UnsafeMutablePointer<UInt8>
+    private var scratchCapacity = 64 * 1024
 
     private let stopLock = ConditionLock()
     private var stopRequested = false
@@ -60,10 +63,12 @@ final class TailReader: @unchecked Sendable {
         self.metrics = metrics
         self.builder = builder
         self.readBuffer = .allocate(byteCount: settings.readChunkBytes, alignment: 16)
+        self.scratch = .allocate(capacity: scratchCapacity)
     }
 
     deinit {
         readBuffer.deallocate()
+        scratch.deallocate()
         for file in files.values { close(file.fd) }
     }
 
@@ -166,7 +171,7 @@ final class TailReader: @unchecked Sendable {
         for file in files.values {
             // --once reads files to their end, a last line without its newline included.
             if settings.once { flushLineBuffer(file, end: file.readOffset) }
-            file.assembler.flushAll { record in emit(record, from: file) }
+            file.assembler.flushAllViews { record in emit(record, from: file) }
             advanceIdlePositions(file)
         }
         seal()
@@ -355,10 +360,15 @@ final class TailReader: @unchecked Sendable {
     private func handleLine(_ line: UnsafeRawBufferPointer, start: Int64, end: Int64, file: TailedFile) {
         pendingLines += 1
         if file.format == nil { file.format = RuntimeFormat.detect(firstLine: line) }
-        let entry = file.format!.decode(line)
+        if line.count > scratchCapacity {
+            scratch.deallocate()
+            scratchCapacity = max(line.count, scratchCapacity * 2)
+            scratch = .allocate(capacity: scratchCapacity)
+        }
+        let entry = file.format!.decodeRaw(line, scratch: scratch)
         if entry.envelopeError { pendingEnvelopeErrors += 1 }
         if file.alreadyDelivered(start: start, stream: entry.stream) { return }
-        file.assembler.append(entry, lineStart: start, lineEnd: end, now: clockNow.monotonic) { record in
+        file.assembler.append(entry, lineStart: start, lineEnd: end, now: clockNow.monotonic) { (record: AssembledView) in
             emit(record, from: file)
         }
         file.lastLineEnd = end
@@ -377,21 +387,13 @@ final class TailReader: @unchecked Sendable {
         }
     }
 
-    private func emit(_ assembled: AssembledRecord, from file: TailedFile) {
+    private func emit(_ assembled: AssembledView, from file: TailedFile) {
         let now = clockNow.wall
-        var flags = assembled.flags
-        let body: String
-        if let valid = String(validating: assembled.body, as: UTF8.self) {
-            body = valid
-        } else {
-            body = String(decoding: assembled.body, as: UTF8.self)
-            flags.insert(.invalidUTF8)
-            pendingInvalidUTF8 += 1
-        }
-        let record = LogRecord(
+        let valid = builder.append(
             timestamp: assembled.timestamp != 0 ? assembled.timestamp : now, observedTimestamp: now,
-            stream: assembled.stream, body: body, resource: file.resource, flags: flags)
-        builder.append(record, source: file.sourceID)
+            stream: assembled.stream, flags: assembled.flags, body: assembled.body, source: file.sourceID,
+            resource: { file.resource })
+        if !valid { pendingInvalidUTF8 += 1 }
         if let checkpoint = assembled.checkpoint {
             switch checkpoint.sequence {
             case .stdout: file.emitted.stdoutOffset = max(file.emitted.stdoutOffset, checkpoint.offset)
@@ -406,7 +408,7 @@ final class TailReader: @unchecked Sendable {
     private func handleTruncation(_ file: TailedFile) {
         metrics.truncations.increment()
         logger.info("\(file.realPath) was truncated (copytruncate); reading it again from the start")
-        file.assembler.flushAll { record in emit(record, from: file) }
+        file.assembler.flushAllViews { record in emit(record, from: file) }
         file.lineBuffer = []
         file.readOffset = 0
         file.lineBufferStart = 0
@@ -424,7 +426,7 @@ final class TailReader: @unchecked Sendable {
     private func flushExpiredGroups(now: Int64) {
         for file in files.values {
             guard let deadline = file.assembler.oldestPendingDeadline, deadline <= now, !file.hasBacklog else { continue }
-            file.assembler.flushExpired(now: now) { record in emit(record, from: file) }
+            file.assembler.flushExpiredViews(now: now) { record in emit(record, from: file) }
             advanceIdlePositions(file)
         }
     }
@@ -435,7 +437,7 @@ final class TailReader: @unchecked Sendable {
             guard let status = FileStatus.of(fd: file.fd), status.size <= file.readOffset else { continue }
             guard now - max(since, file.lastGrowth) >= settings.drainGrace else { continue }
             flushLineBuffer(file, end: file.readOffset)
-            file.assembler.flushAll { record in emit(record, from: file) }
+            file.assembler.flushAllViews { record in emit(record, from: file) }
             advanceIdlePositions(file)
             remove(file)
         }

@@ -67,6 +67,91 @@ public struct BatchEncoder {
         recordCount += 1
     }
 
+    /// Appends a record without severity, trace context or attributes whose body is `body`:
+    /// written as is when it is valid UTF-8, else repaired as `String(decoding:as:)` does (each
+    /// ill-formed sequence becomes U+FFFD) with `.invalidUTF8` added to `flags`. Writes exactly
+    /// what `append(_:resourceIndex:)` writes for the equivalent `LogRecord`, without building
+    /// one. Returns false when the body was repaired.
+    @discardableResult
+    public mutating func append(
+        timestamp: Int64, observedTimestamp: Int64, stream: LogStream, flags: RecordFlags,
+        body: UnsafeRawBufferPointer, resourceIndex: Int
+    ) -> Bool {
+        let valid = Self.isValidUTF8(body)
+        var flags = flags
+        if !valid { flags.insert(.invalidUTF8) }
+        records.writeZigZag(timestamp)
+        records.writeZigZag(observedTimestamp)
+        records.writeVarint(UInt64(resourceIndex))
+        records.writeByte(stream.rawValue)
+        records.writeByte(0)  // no severity
+        records.writeVarint(UInt64(flags.rawValue))
+        records.writeByte(0)  // no trace or span id
+        if valid {
+            records.writeLengthPrefixed(body)
+        } else {
+            records.writeString(String(decoding: body, as: UTF8.self))
+        }
+        records.writeByte(0)  // no attributes
+        recordCount += 1
+        return valid
+    }
+
+    /// Whether `bytes` is well-formed UTF-8 (the definition `String(validating:as:)` uses:
+    /// no overlong forms, surrogates or scalars above U+10FFFF). ASCII runs go 8 bytes at a time.
+    public static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let raw = bytes.baseAddress else { return true }
+        let p = raw.assumingMemoryBound(to: UInt8.self)
+        let n = bytes.count
+        var i = 0
+        while i < n {
+            if i &+ 8 <= n {
+                let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if word & 0x8080_8080_8080_8080 == 0 {
+                    i &+= 8
+                    continue
+                }
+            }
+            let b0 = p[i]
+            if b0 < 0x80 {
+                i &+= 1
+                continue
+            }
+            if b0 < 0xC2 { return false }
+            if b0 < 0xE0 {
+                guard i &+ 1 < n, p[i &+ 1] & 0xC0 == 0x80 else { return false }
+                i &+= 2
+                continue
+            }
+            if b0 < 0xF0 {
+                guard i &+ 2 < n else { return false }
+                let b1 = p[i &+ 1]
+                switch b0 {
+                case 0xE0: guard b1 >= 0xA0 && b1 <= 0xBF else { return false }
+                case 0xED: guard b1 >= 0x80 && b1 <= 0x9F else { return false }
+                default: guard b1 & 0xC0 == 0x80 else { return false }
+                }
+                guard p[i &+ 2] & 0xC0 == 0x80 else { return false }
+                i &+= 3
+                continue
+            }
+            if b0 < 0xF5 {
+                guard i &+ 3 < n else { return false }
+                let b1 = p[i &+ 1]
+                switch b0 {
+                case 0xF0: guard b1 >= 0x90 && b1 <= 0xBF else { return false }
+                case 0xF4: guard b1 >= 0x80 && b1 <= 0x8F else { return false }
+                default: guard b1 & 0xC0 == 0x80 else { return false }
+                }
+                guard p[i &+ 2] & 0xC0 == 0x80, p[i &+ 3] & 0xC0 == 0x80 else { return false }
+                i &+= 4
+                continue
+            }
+            return false
+        }
+        return true
+    }
+
     /// The uncompressed payload: resource table, then records.
     public func payload() -> [UInt8] {
         var out = ByteWriter(capacity: payloadBytes + 16)
