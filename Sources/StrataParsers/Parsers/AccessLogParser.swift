@@ -37,11 +37,7 @@ public struct AccessLogParser: LogParser {
     }
 
     public func parse(_ record: inout LogRecord) -> Bool {
-        var output = ParseOutput(record: record)
-        let understood = record.body.withBytes { b -> Bool in Self.scan(b, into: &output) }
-        guard understood else { return false }
-        output.commit(to: &record)
-        return true
+        ParseOutput.apply(to: &record) { b, output in Self.scan(b, into: &output) }
     }
 
     @inline(__always)

@@ -18,18 +18,14 @@ public struct JSONLogParser: LogParser {
     }
 
     public func parse(_ record: inout LogRecord) -> Bool {
-        var output = ParseOutput(record: record)
         let options = self.options
-        let understood = record.body.withBytes { bytes -> Bool in
+        return ParseOutput.apply(to: &record) { bytes, output -> Bool in
             guard bytes.count >= 2 else { return false }
             var scanner = JSONObjectScanner(bytes)
             guard scanner.scanRecord() else { return false }
             scanner.emit(into: &output, options: options)
             return true
         }
-        guard understood else { return false }
-        output.commit(to: &record)
-        return true
     }
 }
 

@@ -28,9 +28,8 @@ public struct KlogParser: LogParser {
     }
 
     public func parse(_ record: inout LogRecord) -> Bool {
-        var output = ParseOutput(record: record)
         let offset = options.utcOffset
-        let understood = record.body.withBytes { b -> Bool in
+        return ParseOutput.apply(to: &record) { b, output -> Bool in
             guard Self.looksLikeKlog(b) else { return false }
             let severity: Severity
             switch b[0] {
@@ -82,9 +81,6 @@ public struct KlogParser: LogParser {
             }
             return true
         }
-        guard understood else { return false }
-        output.commit(to: &record)
-        return true
     }
 
     /// `"msg" k="v" n=1`: the unquoted message and the pairs, or nil when the tail is not pairs.

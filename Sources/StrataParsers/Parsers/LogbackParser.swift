@@ -38,14 +38,10 @@ public struct LogbackParser: LogParser {
     }
 
     public func parse(_ record: inout LogRecord) -> Bool {
-        var output = ParseOutput(record: record)
         let offset = options.utcOffset
-        let understood = record.body.withBytes { b -> Bool in
+        return ParseOutput.apply(to: &record) { b, output -> Bool in
             Self.scan(b, offset: offset, into: &output)
         }
-        guard understood else { return false }
-        output.commit(to: &record)
-        return true
     }
 
     static func scan(_ b: Bytes, offset: Int, into output: inout ParseOutput) -> Bool {
@@ -236,9 +232,8 @@ public struct TimestampPrefixParser: LogParser {
     }
 
     public func parse(_ record: inout LogRecord) -> Bool {
-        var output = ParseOutput(record: record)
         let offset = options.utcOffset
-        let understood = record.body.withBytes { b -> Bool in
+        return ParseOutput.apply(to: &record) { b, output -> Bool in
             let lineEnd = b.lineEnd()
             let start = lineEnd > 0 && b[0] == ASCII.openBracket ? 1 : 0
             guard
@@ -248,8 +243,5 @@ public struct TimestampPrefixParser: LogParser {
             else { return false }
             return true
         }
-        guard understood else { return false }
-        output.commit(to: &record)
-        return true
     }
 }

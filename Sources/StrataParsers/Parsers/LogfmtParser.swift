@@ -16,9 +16,8 @@ public struct LogfmtParser: LogParser {
     }
 
     public func parse(_ record: inout LogRecord) -> Bool {
-        var output = ParseOutput(record: record)
         let offset = options.utcOffset
-        let understood = record.body.withBytes { b -> Bool in
+        return ParseOutput.apply(to: &record) { b, output -> Bool in
             let lineEnd = b.lineEnd()
             guard lineEnd > 2, Self.startsWithPair(b, end: lineEnd) else { return false }
             var pairs: [KeyValuePair] = []
@@ -31,9 +30,6 @@ public struct LogfmtParser: LogParser {
             Self.emit(b, pairs, lineEnd: lineEnd, offset: offset, into: &output)
             return true
         }
-        guard understood else { return false }
-        output.commit(to: &record)
-        return true
     }
 
     /// `[A-Za-z_@][A-Za-z0-9_.@/-]*=` at the start.

@@ -20,14 +20,10 @@ public struct PythonLoggingParser: LogParser {
     }
 
     public func parse(_ record: inout LogRecord) -> Bool {
-        var output = ParseOutput(record: record)
         let offset = options.utcOffset
-        let understood = record.body.withBytes { b -> Bool in
+        return ParseOutput.apply(to: &record) { b, output -> Bool in
             Self.scan(b, offset: offset, into: &output)
         }
-        guard understood else { return false }
-        output.commit(to: &record)
-        return true
     }
 
     static func scan(_ b: Bytes, offset: Int, into output: inout ParseOutput) -> Bool {

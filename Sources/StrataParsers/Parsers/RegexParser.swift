@@ -75,8 +75,7 @@ public struct RegexParser: LogParser {
     }
 
     public func parse(_ record: inout LogRecord) -> Bool {
-        var output = ParseOutput(record: record)
-        let understood = record.body.withBytes { b -> Bool in
+        return ParseOutput.apply(to: &record) { b, output -> Bool in
             let lineEnd = b.lineEnd()
             let line = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(b)[0..<lineEnd])
             guard let groups = regex.captureRanges(in: line) else { return false }
@@ -107,8 +106,5 @@ public struct RegexParser: LogParser {
             }
             return true
         }
-        guard understood else { return false }
-        output.commit(to: &record)
-        return true
     }
 }

@@ -32,9 +32,8 @@ public struct SyslogParser: LogParser {
     }
 
     public func parse(_ record: inout LogRecord) -> Bool {
-        var output = ParseOutput(record: record)
         let offset = options.utcOffset
-        let understood = record.body.withBytes { b -> Bool in
+        return ParseOutput.apply(to: &record) { b, output -> Bool in
             guard let (priority, start) = Self.priority(b) else { return false }
             let lineEnd = b.lineEnd()
             guard start < lineEnd else { return false }
@@ -53,9 +52,6 @@ public struct SyslogParser: LogParser {
             output.severity = Self.severities[priority & 7]
             return true
         }
-        guard understood else { return false }
-        output.commit(to: &record)
-        return true
     }
 
     static func rfc5424(_ b: Bytes, from start: Int, lineEnd: Int, offset: Int, into output: inout ParseOutput) -> Bool {

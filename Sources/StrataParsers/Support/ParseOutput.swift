@@ -78,6 +78,16 @@ struct ParseOutput {
         attributes.add(NormalizedKey.originalTime, text())
     }
 
+    /// Runs `scan` over the body's bytes and commits what it found; the record is left
+    /// untouched when the scan does not understand the line, so the next parser sees it as it came.
+    @inline(__always)
+    static func apply(to record: inout LogRecord, _ scan: (Bytes, inout ParseOutput) -> Bool) -> Bool {
+        var output = ParseOutput(record: record)
+        guard record.body.withBytes({ scan($0, &output) }) else { return false }
+        output.commit(to: &record)
+        return true
+    }
+
     func commit(to record: inout LogRecord) {
         if let time {
             let difference = time.subtractingReportingOverflow(record.timestamp)
