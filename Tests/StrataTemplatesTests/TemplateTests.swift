@@ -1,7 +1,226 @@
+import Foundation
 import Testing
+
 @testable import StrataTemplates
 
-@Test func variableSlotsRenderAsWildcards() {
-    let template = Template(tokens: ["Connection", "to", nil, "refused"])
-    #expect(template.text == "Connection to <*> refused")
+@Suite struct MinerTests {
+    @Test func identicalShapesShareATemplate() {
+        let miner = TemplateMiner()
+        let first = miner.add("PacketResponder 1 for block blk_38865049064139660 terminating")
+        let second = miner.add("PacketResponder 0 for block blk_-6952295868487656571 terminating")
+        #expect(first.id == second.id)
+        #expect(second.text == "PacketResponder <*> for block <*> terminating")
+        #expect(miner.templates.map(\.count) == [2])
+    }
+
+    @Test func valuesThatEscapeTheMasksMergeAndTheIdStays() {
+        let miner = TemplateMiner()
+        let first = miner.add("Connecting to host db.prod.example for tenant acme.eu")
+        #expect(first.text == "Connecting to host db.prod.example for tenant acme.eu")
+        let second = miner.add("Connecting to host cache.prod.example for tenant acme.eu")
+        #expect(second.id == first.id)
+        #expect(second.text == "Connecting to host <*> for tenant acme.eu")
+        let third = miner.add("Connecting to host queue.stage.example for tenant zeta.us")
+        #expect(third.id == first.id)
+        #expect(third.text == "Connecting to host <*> for tenant <*>")
+        #expect(miner.templates == [TemplateSummary(id: first.id, text: third.text, count: 3)])
+    }
+
+    @Test func generalizationKeepsPunctuationAroundTheValue() {
+        let miner = TemplateMiner()
+        miner.add("Loading offline hive: {alpha.one}, into key (x.y)")
+        let match = miner.add("Loading offline hive: {beta.two}, into key (z.w)")
+        #expect(match.text == "Loading offline hive: {<*>}, into key (<*>)")
+    }
+
+    @Test func differentWordsAreDifferentEvents() {
+        let miner = TemplateMiner()
+        let started = miner.add("[instance: 3f2a9b1c-0000-4000-8000-000000000001] VM Started (Lifecycle Event)")
+        let paused = miner.add("[instance: 3f2a9b1c-0000-4000-8000-000000000002] VM Paused (Lifecycle Event)")
+        let startedAgain = miner.add("[instance: 3f2a9b1c-0000-4000-8000-000000000003] VM Started (Lifecycle Event)")
+        #expect(started.id != paused.id)
+        #expect(startedAgain.id == started.id)
+        #expect(paused.text == "[instance: <*>] VM Paused (Lifecycle Event)")
+    }
+
+    @Test func aWordThatKeepsChangingBecomesAVariable() {
+        var configuration = TemplateMiner.Configuration()
+        configuration.maxWordVariants = 3
+        let miner = TemplateMiner(configuration: configuration)
+        let names = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
+        let matches = names.map { miner.add("session opened for user \($0) by login") }
+        #expect(Set(matches.prefix(3).map(\.id)).count == 3)
+        #expect(matches[3].text == "session opened for user <*> by login")
+        #expect(matches[4].id == matches[3].id && matches[5].id == matches[3].id)
+    }
+
+    @Test func matchDoesNotLearn() {
+        let miner = TemplateMiner()
+        #expect(miner.match("disk data.vol1 is full") == nil)
+        let added = miner.add("disk data.vol1 is full at 91%")
+        #expect(added.text == "disk data.vol1 is full at <*>")
+        // Would join (and generalize) the template: matched, but the template is unchanged.
+        #expect(miner.match("disk logs.vol2 is full at 97%") == TemplateMatch(id: added.id, text: added.text))
+        // A different word is a different event.
+        #expect(miner.match("disk data.vol1 is empty at 97%") == nil)
+        #expect(miner.match("completely different message here") == nil)
+        #expect(miner.templates.map(\.count) == [1])
+        #expect(miner.templateCount == 1)
+    }
+
+    @Test func idsAreStableAcrossMinersAndPrintAsHex() {
+        let one = TemplateMiner().add("user 42 logged in")
+        let two = TemplateMiner().add("user 7 logged in")
+        #expect(one.id == two.id)
+        #expect(one.id.description.count == 16)
+        #expect(one.id.description.allSatisfy { "0123456789abcdef".contains($0) })
+        #expect(TemplateID(one.id.description) == one.id)
+        #expect(TemplateID("xyz") == nil)
+        #expect(TemplateID("0123456789abcdeg") == nil)
+    }
+
+    @Test func templateCapStopsGrowth() {
+        var configuration = TemplateMiner.Configuration()
+        configuration.maxTemplates = 2
+        let miner = TemplateMiner(configuration: configuration)
+        miner.add("alpha bravo charlie")
+        miner.add("delta echo foxtrot golf")
+        let third = miner.add("hotel india juliet")
+        let fourth = miner.add("kilo lima mike")
+        #expect(third.text == "<*> <*> <*>")
+        #expect(fourth.id == third.id)
+        #expect(miner.templateCount == 3)
+    }
+}
+
+@Suite struct InputEdgeTests {
+    @Test func emptyAndBlankMessagesShareTheEmptyTemplate() {
+        let miner = TemplateMiner()
+        let empty = miner.add("")
+        let blank = miner.add(" \t \r")
+        #expect(empty.text == "")
+        #expect(blank.id == empty.id)
+    }
+
+    @Test func invalidUTF8IsKeptAndRepairedInTheText() {
+        let miner = TemplateMiner()
+        let bytes: [UInt8] = [0x62, 0x61, 0x64, 0x20, 0xFF, 0xFE, 0x20, 0x00, 0x20, 0x31]
+        let match = bytes.withUnsafeBufferPointer { miner.add(utf8: $0) }
+        #expect(match.text == "bad \u{FFFD}\u{FFFD} \u{0} <*>")
+        let again = bytes.withUnsafeBufferPointer { miner.add(utf8: $0) }
+        #expect(again.id == match.id)
+    }
+
+    @Test func hugeMessagesAreCapped() {
+        let miner = TemplateMiner()
+        let manyTokens = (0..<10_000).map { "w\($0 % 7 == 0 ? "x" : "y")" }.joined(separator: " ")
+        let match = miner.add(manyTokens)
+        let tokens = match.text.split(separator: " ")
+        #expect(tokens.count == miner.configuration.maxTokens)
+        #expect(tokens.last == "<*>")
+
+        let oneToken = String(repeating: "a", count: 1 << 20)
+        #expect(miner.add(oneToken).text.utf8.count == 1 << 20)
+        #expect(miner.add(String(repeating: "7", count: 1 << 20)).text == "<*>")
+    }
+
+    @Test func punctuationOnlyAndOddTokensDoNotTrap() {
+        let miner = TemplateMiner()
+        for message in ["::::", "'", "\"\"", "=", "a=", "=b", "://", "x://", "[<*>]", "<*>", "0x", "-", "/", "\\\\", "C:\\", "%%%"] {
+            let match = miner.add(message)
+            #expect(!match.text.contains("\n"), "\(message)")
+        }
+    }
+}
+
+@Suite struct PersistenceTests {
+    func temporaryFile() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("strata-templates-\(UUID().uuidString).json")
+    }
+
+    @Test func idsSurviveSaveAndLoadAndGeneralizationAfterwards() throws {
+        let url = temporaryFile()
+        defer { try? FileManager.default.removeItem(at: url) }
+        let miner = TemplateMiner()
+        let connect = miner.add("Connecting to host db.prod.example port 5432")
+        let closed = miner.add("[conn: 12] closed by peer")
+        try miner.save(to: url)
+
+        let restored = try TemplateMiner(contentsOf: url)
+        #expect(restored.templates == miner.templates)
+        #expect(restored.add("[conn: 99] closed by peer").id == closed.id)
+        let generalized = restored.add("Connecting to host cache.prod.example port 6379")
+        #expect(generalized.id == connect.id)
+        #expect(generalized.text == "Connecting to host <*> port <*>")
+        let fresh = restored.add("a brand new message")
+        #expect(fresh.id != connect.id && fresh.id != closed.id)
+
+        try restored.save(to: url)
+        let again = try TemplateMiner(contentsOf: url)
+        #expect(again.match("Connecting to host mq.prod.example port 1")?.id == connect.id)
+        #expect(again.templates.map(\.count) == [2, 2, 1])
+    }
+
+    @Test func theFileIsVersionedJSON() throws {
+        let miner = TemplateMiner()
+        miner.add("hello 1")
+        let object = try JSONSerialization.jsonObject(with: miner.encodedState()) as? [String: Any]
+        #expect(object?["format"] as? String == "strata-templates")
+        #expect(object?["version"] as? Int == 1)
+        let templates = object?["templates"] as? [[String: Any]]
+        #expect(templates?.first?["tokens"] as? [String] == ["hello", "<*>"])
+    }
+
+    @Test func badFilesFailWithAClearError() throws {
+        #expect(throws: TemplateStoreError.self) { try TemplateMiner(state: Data("not json".utf8)) }
+        let future = #"{"format":"strata-templates","version":9,"configuration":{},"templates":[]}"#
+        #expect(throws: TemplateStoreError.unsupportedVersion(9)) { try TemplateMiner(state: Data(future.utf8)) }
+        let duplicate = #"""
+            {"format":"strata-templates","version":1,"configuration":{},"templates":[
+            {"id":"0000000000000001","tokens":["a"],"count":1},{"id":"0000000000000001","tokens":["b"],"count":1}]}
+            """#
+        #expect(throws: TemplateStoreError.self) { try TemplateMiner(state: Data(duplicate.utf8)) }
+        let badID = #"{"format":"strata-templates","version":1,"configuration":{},"templates":[{"id":"zz","tokens":[],"count":0}]}"#
+        #expect(throws: TemplateStoreError.self) { try TemplateMiner(state: Data(badID.utf8)) }
+        let missing = URL(fileURLWithPath: "/nonexistent/strata/templates.json")
+        #expect(throws: TemplateStoreError.self) { try TemplateMiner(contentsOf: missing) }
+        #expect(throws: TemplateStoreError.self) { try TemplateMiner().save(to: missing) }
+    }
+
+    @Test func missingConfigurationKeysTakeDefaults() throws {
+        let minimal = #"{"format":"strata-templates","version":1,"configuration":{"maxTokens":8},"templates":[]}"#
+        let miner = try TemplateMiner(state: Data(minimal.utf8))
+        #expect(miner.configuration.maxTokens == 8)
+        #expect(miner.configuration.similarityThreshold == TemplateMiner.Configuration().similarityThreshold)
+    }
+}
+
+@Suite struct ConcurrencyTests {
+    @Test func concurrentAddsLoseNothingAndAgreeOnIds() async {
+        let miner = TemplateMiner()
+        let shapes = [
+            "GET /api/orders/%d 200 in %dms", "user %d logged in from 10.0.0.%d",
+            "payment %d failed: timeout after %ds", "cache miss for key item-%d (%d)",
+        ]
+        let results = await withTaskGroup(of: [(Int, TemplateID)].self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    (0..<500).map { i in
+                        let shape = (worker + i) % shapes.count
+                        let message = String(format: shapes[shape], i * 7 + worker, i % 250)
+                        return (shape, miner.add(message).id)
+                    }
+                }
+            }
+            var all: [(Int, TemplateID)] = []
+            for await part in group { all += part }
+            return all
+        }
+        #expect(results.count == 4000)
+        #expect(miner.templates.reduce(0) { $0 + $1.count } == 4000)
+        var idsByShape: [Int: Set<TemplateID>] = [:]
+        for (shape, id) in results { idsByShape[shape, default: []].insert(id) }
+        #expect(idsByShape.values.allSatisfy { $0.count == 1 })
+        #expect(Set(idsByShape.values.compactMap(\.first)).count == shapes.count)
+    }
 }
