@@ -1,0 +1,142 @@
+import StrataCore
+import StrataStore
+
+/// Where a diagnosis reads records from.
+public protocol RecordSource {
+    /// Every record with `from <= timestamp < to`, in any order.
+    func records(in range: TimeRange) throws -> [LogRecord]
+}
+
+/// Reads a store snapshot directly: the segments' blocks whose time range overlaps, then the
+/// in-memory head. Blocks are pruned by their time bounds, so a two-minute window in a day of
+/// data decodes only the blocks that hold those minutes.
+public struct SnapshotRecordSource: RecordSource {
+    public var snapshot: LogStore.Snapshot
+    public var clock: RecordClock
+
+    public init(snapshot: LogStore.Snapshot, clock: RecordClock = .runtime()) {
+        self.snapshot = snapshot
+        self.clock = clock
+    }
+
+    /// The columns a diagnosis needs (the observed time is left on disk; attributes hold the
+    /// runtime time when the collector replaced it).
+    static let columns: ColumnSet = [.timestamp, .resource, .stream, .severity, .flags, .traceID, .spanID, .body, .attributes]
+
+    public func records(in range: TimeRange) throws -> [LogRecord] {
+        var result: [LogRecord] = []
+        let margin = clock.margin
+        for segment in snapshot.segments {
+            for index in segment.blocks(overlapping: range.from - margin, range.to - 1 + margin) {
+                let block: DecodedBlock
+                do {
+                    block = try segment.readBlock(index, columns: Self.columns)
+                } catch {
+                    throw DiagnosisError.unreadableSegment(path: segment.path, reason: "\(error)")
+                }
+                for row in 0..<block.rowCount {
+                    let stored = block.timestamp(at: row)
+                    if margin == 0 {
+                        if range.contains(stored) { result.append(block.record(at: row)) }
+                        continue
+                    }
+                    let time = clock.time(stored: stored, runtime: block.attributeValue(forKey: RecordClock.runtimeTimeKey, at: row))
+                    guard range.contains(time) else { continue }
+                    var record = block.record(at: row)
+                    record.timestamp = time
+                    result.append(record)
+                }
+            }
+        }
+        for record in snapshot.head {
+            let time = clock.time(of: record)
+            guard range.contains(time) else { continue }
+            var copy = record
+            copy.timestamp = time
+            result.append(copy)
+        }
+        return result
+    }
+}
+
+/// Which clock places a record in time. The container runtime stamps every line on the node
+/// with one clock; applications stamp their own, in their own time zone and with their own
+/// skew. When the collector replaced the runtime time by the application's, it kept the
+/// former in `k8s.runtime.time` (docs/PARSERS.md), and `.runtime` uses it: the diagnosis
+/// compares workloads against each other, so they must share a clock.
+public struct RecordClock: Sendable, Hashable {
+    public static let runtimeTimeKey = "k8s.runtime.time"
+
+    /// Use the runtime time when the record kept it.
+    public var preferRuntime: Bool
+    /// How far a stored (application) time may be from the runtime time: the store prunes by
+    /// stored time, so reads widen by this much. The collector accepts application times
+    /// within one day of the runtime's.
+    public var margin: Int64
+
+    public static func runtime(margin: Int64 = 24 * 3600 * 1_000_000_000) -> RecordClock {
+        RecordClock(preferRuntime: true, margin: margin)
+    }
+
+    /// The stored timestamp as is.
+    public static let stored = RecordClock(preferRuntime: false, margin: 0)
+
+    func time(stored: Int64, runtime: String?) -> Int64 {
+        guard preferRuntime, let runtime, let parsed = RFC3339Parser.parse(runtime) else { return stored }
+        return parsed
+    }
+
+    func time(of record: LogRecord) -> Int64 {
+        guard preferRuntime else { return record.timestamp }
+        return time(stored: record.timestamp, runtime: record.attributes.first { $0.key == Self.runtimeTimeKey }?.value)
+    }
+}
+
+/// Records already in memory (tests, the continuous detector's sliding window).
+public struct InMemoryRecordSource: RecordSource {
+    public var records: [LogRecord]
+    public var clock: RecordClock
+
+    public init(records: [LogRecord], clock: RecordClock = .stored) {
+        self.records = records
+        self.clock = clock
+    }
+
+    public func records(in range: TimeRange) throws -> [LogRecord] {
+        records.compactMap { record in
+            let time = clock.time(of: record)
+            guard range.contains(time) else { return nil }
+            var copy = record
+            copy.timestamp = time
+            return copy
+        }
+    }
+}
+
+public enum DiagnosisError: Error, CustomStringConvertible, Equatable {
+    case unreadableSegment(path: String, reason: String)
+    case invalidRange(String)
+
+    public var description: String {
+        switch self {
+        case .unreadableSegment(let path, let reason):
+            "segment \(path) could not be read (\(reason)); the collector quarantines such segments at its next start"
+        case .invalidRange(let message): message
+        }
+    }
+}
+
+extension Diagnoser {
+    /// Reads both ranges from `source` and diagnoses them.
+    public func diagnose(window: TimeRange, baseline: TimeRange, source: some RecordSource) throws -> DiagnosisReport {
+        guard window.to > window.from else {
+            throw DiagnosisError.invalidRange("the window is empty: --to must be after --from")
+        }
+        guard baseline.to > baseline.from else {
+            throw DiagnosisError.invalidRange("the baseline is empty: --baseline-to must be after --baseline-from")
+        }
+        let windowRecords = try source.records(in: window)
+        let baselineRecords = try source.records(in: baseline)
+        return diagnose(window: window, windowRecords: windowRecords, baseline: baseline, baselineRecords: baselineRecords)
+    }
+}

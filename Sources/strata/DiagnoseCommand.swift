@@ -1,0 +1,232 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import StrataAgent
+import StrataCore
+import StrataDiagnosis
+import StrataStore
+
+struct DiagnoseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diagnose",
+        abstract: "Rank the workloads most likely at fault in a time window, with their evidence.",
+        discussion: """
+            Compares the window with a baseline (default: the hour before the window) per workload:
+            error and warning rates, new and vanished templates, frequency shifts, restarts,
+            Kubernetes failure signatures, call chains rebuilt from trace ids, hand-off latencies.
+            The report format is docs/REPORT.md; the method is docs/DIAGNOSIS.md.
+
+            Times are RFC 3339 (2024-05-01T10:00:00Z), nanoseconds since the epoch, `now`, or
+            `now-15m` / `-15m`.
+
+            Examples:
+              strata diagnose --from now-10m --to now --data-dir /var/lib/strata -o md
+              strata diagnose --from 2024-05-01T10:00:00Z --to 2024-05-01T10:05:00Z \\
+                  --collector http://collector:4180 -o html --output report.html
+            """)
+
+    @Option(name: .long, help: "Start of the incident window.")
+    var from: String
+
+    @Option(name: .long, help: "End of the incident window (exclusive).")
+    var to: String = "now"
+
+    @Option(name: .long, help: "Start of the baseline (default: one hour before --from).")
+    var baselineFrom: String?
+
+    @Option(name: .long, help: "End of the baseline (default: --from).")
+    var baselineTo: String?
+
+    @Option(name: [.customShort("o"), .long], help: "Report format: json, md or html.")
+    var format = "json"
+
+    @Option(name: .long, help: "Write the report to this file instead of standard output.")
+    var output: String?
+
+    @Option(name: .long, help: "Read a collector's data directory directly (stop the collector first: see docs/DIAGNOSIS.md).")
+    var dataDir: String?
+
+    @Option(name: .long, help: "Collector base URL to read records from.")
+    var collector: String?
+
+    @Option(name: .long, help: "File holding the bearer token (or set STRATA_TOKEN).")
+    var tokenFile: String?
+
+    @Option(name: .long, help: "Clock that places records in time: runtime (the container runtime's, kept by the collector when it took the application's; reads one day either side) or stored.")
+    var clock = "runtime"
+
+    @Option(name: .long, help: "Most suspects to report.")
+    var maxSuspects = 10
+
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        guard ["json", "md", "html"].contains(format) else { throw ValidationError("-o must be json, md or html, found '\(format)'") }
+        guard (dataDir == nil) != (collector == nil) else {
+            throw ValidationError("give exactly one of --data-dir DIR or --collector URL")
+        }
+        guard ["runtime", "stored"].contains(clock) else { throw ValidationError("--clock must be runtime or stored, found '\(clock)'") }
+        guard maxSuspects >= 1 else { throw ValidationError("--max-suspects must be at least 1") }
+    }
+
+    func run() async throws {
+        let logger = logging.bootstrap(label: "strata.diagnose")
+        let now = Clock.nowNanos()
+        let windowFrom = try Self.parseTime(from, option: "--from", now: now)
+        let windowTo = try Self.parseTime(to, option: "--to", now: now)
+        guard windowTo > windowFrom else { throw ValidationError("--to (\(to)) must be after --from (\(from))") }
+        let baselineEnd = try baselineTo.map { try Self.parseTime($0, option: "--baseline-to", now: now) } ?? windowFrom
+        let baselineStart = try baselineFrom.map { try Self.parseTime($0, option: "--baseline-from", now: now) }
+            ?? baselineEnd - 3600 * 1_000_000_000
+        guard baselineEnd > baselineStart else {
+            throw ValidationError("--baseline-to must be after --baseline-from")
+        }
+        let window = TimeRange(from: windowFrom, to: windowTo)
+        let baseline = TimeRange(from: baselineStart, to: baselineEnd)
+
+        var configuration = DiagnosisConfiguration()
+        configuration.maxSuspects = maxSuspects
+        let diagnoser = Diagnoser(configuration: configuration, templater: DiagnosisTemplater.make())
+        let report: DiagnosisReport
+        if let dataDir {
+            guard FileManager.default.fileExists(atPath: dataDir + "/manifest.json") || FileManager.default.fileExists(atPath: dataDir + "/wal") else {
+                throw ValidationError("\(dataDir) is not a Strata data directory (no manifest.json or wal/)")
+            }
+            let store = try LogStore(directory: dataDir, logger: logger)
+            report = try diagnoser.diagnose(window: window, baseline: baseline, source: SnapshotRecordSource(snapshot: store.snapshot(), clock: clock == "stored" ? .stored : .runtime()))
+        } else if let collector {
+            let client = CollectorRecordClient(baseURL: collector, token: try token())
+            // The query API selects by stored time, so the runtime clock cannot be applied here.
+            let windowRecords = try await client.records(in: window)
+            let baselineRecords = try await client.records(in: baseline)
+            report = diagnoser.diagnose(
+                window: window, windowRecords: windowRecords, baseline: baseline, baselineRecords: baselineRecords)
+        } else {
+            throw ValidationError("give --data-dir DIR or --collector URL")
+        }
+
+        let text: Data
+        switch format {
+        case "md": text = Data(report.markdown().utf8)
+        case "html": text = Data(report.html().utf8)
+        default: text = try report.jsonData() + Data("\n".utf8)
+        }
+        if let output {
+            do {
+                try text.write(to: URL(fileURLWithPath: output), options: .atomic)
+            } catch {
+                throw ValidationError("cannot write the report to \(output): \(error.localizedDescription)")
+            }
+            FileHandle.standardError.write(Data("report written to \(output)\n".utf8))
+        } else {
+            FileHandle.standardOutput.write(text)
+        }
+    }
+
+    static func parseTime(_ text: String, option: String, now: Int64) throws -> Int64 {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed == "now" { return now }
+        var relative: Substring?
+        if trimmed.hasPrefix("now-") { relative = trimmed.dropFirst(4) } else if trimmed.hasPrefix("-") { relative = trimmed.dropFirst() }
+        if let relative {
+            guard let duration = DurationText.parse(String(relative)) else {
+                throw ValidationError("\(option): '\(text)' is not a duration like now-15m")
+            }
+            let (seconds, attoseconds) = duration.components
+            return now - seconds * 1_000_000_000 - attoseconds / 1_000_000_000
+        }
+        if let nanos = Int64(trimmed) { return nanos }
+        if let nanos = RFC3339Parser.parse(trimmed) { return nanos }
+        throw ValidationError("\(option): '\(text)' is not a time (RFC 3339, nanoseconds, now or now-15m)")
+    }
+
+    private func token() throws -> String? {
+        if let tokenFile {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+                throw ValidationError("cannot read --token-file \(tokenFile)")
+            }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return ProcessInfo.processInfo.environment["STRATA_TOKEN"]
+    }
+}
+
+/// Reads every record of a time range through `/api/v1/query`, which answers at most 10,000
+/// records per request, newest first: each page ends where the previous one's oldest record
+/// was, and records seen twice at that boundary are dropped.
+struct CollectorRecordClient {
+    var baseURL: String
+    var token: String?
+    static let pageSize = 10_000
+
+    func records(in range: TimeRange) async throws -> [LogRecord] {
+        var result: [LogRecord] = []
+        var seenAtBoundary = Set<String>()
+        var upper = range.to - 1
+        while upper >= range.from {
+            let page = try await fetch(from: range.from, to: upper)
+            var oldest = Int64.max
+            var boundary = Set<String>()
+            for object in page {
+                guard let record = Self.record(from: object), range.contains(record.timestamp) else { continue }
+                let key = "\(record.timestamp)\u{1}\(record.resource[ResourceKey.pod] ?? "")\u{1}\(record.body)"
+                if record.timestamp == upper, seenAtBoundary.contains(key) { continue }
+                result.append(record)
+                if record.timestamp < oldest {
+                    oldest = record.timestamp
+                    boundary = []
+                }
+                if record.timestamp == oldest { boundary.insert(key) }
+            }
+            if page.count < Self.pageSize || oldest == .max { break }
+            // The next page ends at the oldest time seen (inclusive), minus what was already read there.
+            if oldest == upper && boundary.count >= Self.pageSize {
+                throw ValidationError("more than \(Self.pageSize) records share one timestamp; use --data-dir")
+            }
+            seenAtBoundary = oldest == upper ? seenAtBoundary.union(boundary) : boundary
+            upper = oldest
+        }
+        return result
+    }
+
+    private func fetch(from: Int64, to: Int64) async throws -> [[String: Any]] {
+        var components = URLComponents(string: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL)
+        components?.path = "/api/v1/query"
+        components?.queryItems = [
+            URLQueryItem(name: "q", value: ""), URLQueryItem(name: "from", value: String(from)),
+            URLQueryItem(name: "to", value: String(to)), URLQueryItem(name: "limit", value: String(Self.pageSize)),
+        ]
+        guard let url = components?.string else { throw ValidationError("--collector is not a URL: \(baseURL)") }
+        var request = HTTPClientRequest(url: url)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
+        let body = try await response.body.collect(upTo: 1 << 30)
+        let data = Data(buffer: body)
+        guard response.status.code == 200 else {
+            throw ValidationError("collector answered \(response.status.code): \(String(decoding: data.prefix(500), as: UTF8.self))")
+        }
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ValidationError("collector answered something that is not a JSON object")
+        }
+        return object["records"] as? [[String: Any]] ?? []
+    }
+
+    /// The JSON record of docs/WIRE.md.
+    static func record(from object: [String: Any]) -> LogRecord? {
+        guard let time = (object["timestamp"] as? String).flatMap(RFC3339Parser.parse) else { return nil }
+        var resource = Resource()
+        for (key, value) in (object["resource"] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key }) {
+            resource[key] = value as? String ?? "\(value)"
+        }
+        return LogRecord(
+            timestamp: time, observedTimestamp: time,
+            stream: (object["stream"] as? String).flatMap { LogStream(name: $0) } ?? .stdout,
+            severity: (object["severity"] as? String).flatMap { Severity(text: $0) },
+            body: object["body"] as? String ?? "",
+            traceID: (object["trace_id"] as? String).flatMap { TraceID(hex: $0) },
+            spanID: (object["span_id"] as? String).flatMap { SpanID(hex: $0) },
+            resource: resource)
+    }
+}
