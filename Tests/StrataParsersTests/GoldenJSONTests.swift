@@ -29,14 +29,14 @@ final class GoldenJSONTests: XCTestCase {
             line: #"{"level":"warn","service":"payments","time":"2026-11-21T09:59:58Z","attempt":2,"error":"connection refused","message":"Retrying request to payments"}"#,
             severity: .warn, time: "2026-11-21T09:59:58Z", body: "Retrying request to payments",
             attributes: [("service", "payments"), ("attempt", "2"), ("error", "connection refused"),
-                         ("k8s.runtime.time", "2026-11-21T10:00:00.500000000Z")]))
+                         ("k8s.runtime.time", "2026-11-21T09:59:59.500000000Z")]))
     }
 
     func testLogrusJSONWithOffset() {
         XCTAssertGolden(parser, Golden(
             line: #"{"level":"error","msg":"Failed to reserve stock","sku":"SKU-12345","time":"2026-11-21T10:00:00+01:00"}"#,
             severity: .error, time: "2026-11-21T09:00:00Z", body: "Failed to reserve stock",
-            attributes: [("sku", "SKU-12345"), ("k8s.runtime.time", "2026-11-21T10:00:00.500000000Z")]))
+            attributes: [("sku", "SKU-12345"), ("k8s.runtime.time", "2026-11-21T09:59:59.500000000Z")]))
     }
 
     func testPinoNumericLevelEpochMillisAndNestedObject() {

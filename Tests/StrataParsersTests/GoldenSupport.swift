@@ -3,8 +3,9 @@ import XCTest
 
 @testable import StrataParsers
 
-/// Runtime time of the test records: 2026-11-21T10:00:00.500Z.
-let runtimeTime = nanos("2026-11-21T10:00:00.5Z")
+/// Runtime time of the test records: half a second before the whole-second stamps of the
+/// golden lines, so those stamps are taken (a stamp the runtime time merely truncates is not).
+let runtimeTime = nanos("2026-11-21T09:59:59.5Z")
 
 /// Nanoseconds of an RFC 3339 time (test helper).
 func nanos(_ text: String) -> Int64 {

@@ -74,12 +74,12 @@ final class GoldenKlogTests: XCTestCase {
 
     func testStructured() {
         XCTAssertGolden(parser, Golden(
-            line: #"E1121 09:59:59.000001      42 reconciler.go:301] "Reconciler error" controller="order" namespace="shop" name="orders-7d9f" attempt=3 err="etcdserver: request \"timed\" out""#,
-            severity: .error, time: "2026-11-21T09:59:59.000001Z", body: "Reconciler error",
+            line: #"E1121 09:59:58.000001      42 reconciler.go:301] "Reconciler error" controller="order" namespace="shop" name="orders-7d9f" attempt=3 err="etcdserver: request \"timed\" out""#,
+            severity: .error, time: "2026-11-21T09:59:58.000001Z", body: "Reconciler error",
             attributes: [("thread.id", "42"), ("code.file.path", "reconciler.go"), ("code.line.number", "301"),
                          ("controller", "order"), ("namespace", "shop"), ("name", "orders-7d9f"), ("attempt", "3"),
                          ("err", "etcdserver: request \"timed\" out"),
-                         ("k8s.runtime.time", "2026-11-21T10:00:00.500000000Z")]))
+                         ("k8s.runtime.time", "2026-11-21T09:59:59.500000000Z")]))
     }
 
     func testYearComesFromTheRuntimeTime() {
@@ -344,7 +344,7 @@ final class GoldenAccessLogTests: XCTestCase {
             line: line, severity: .warn, time: "2026-11-21T09:00:00Z", body: line,
             attributes: [("client.address", "192.168.1.20"), ("http.request.method", "GET"), ("url.path", "/index.html"),
                          ("network.protocol.name", "http"), ("network.protocol.version", "1.0"),
-                         ("http.response.status_code", "404"), ("k8s.runtime.time", "2026-11-21T10:00:00.500000000Z")]))
+                         ("http.response.status_code", "404"), ("k8s.runtime.time", "2026-11-21T09:59:59.500000000Z")]))
     }
 
     func testApacheIPv6Probe() {

@@ -114,10 +114,20 @@ final class RobustnessTests: XCTestCase {
 }
 
 final class TimestampRuleTests: XCTestCase {
+    func testAStampTheRuntimeTimeOnlyTruncatesIsNotTaken() {
+        // Runtime 09:59:59.5: a whole-second 09:59:59 is the same instant, less precise.
+        for (appTime, taken) in [("2026-11-21T09:59:59Z", false), ("2026-11-21T09:59:58Z", true),
+                                 ("2026-11-21T10:00:00Z", true), ("2026-11-21T09:59:59.499Z", true)] {
+            var r = record(#"{"msg":"x","time":"\#(appTime)"}"#)
+            XCTAssertTrue(JSONLogParser().parse(&r))
+            XCTAssertEqual(r.timestamp, taken ? nanos(appTime) : runtimeTime, appTime)
+        }
+    }
+
     func testRuntimeTimeIsKeptOnlyBeyondOneSecond() {
         let parser = JSONLogParser()
-        for (appTime, keepsRuntime) in [("2026-11-21T10:00:00.5Z", false), ("2026-11-21T09:59:59.5Z", false),
-                                        ("2026-11-21T09:59:59.4Z", true), ("2026-11-21T10:00:01.6Z", true)] {
+        for (appTime, keepsRuntime) in [("2026-11-21T09:59:59.5Z", false), ("2026-11-21T09:59:58.5Z", false),
+                                        ("2026-11-21T09:59:58.4Z", true), ("2026-11-21T10:00:00.6Z", true)] {
             var r = record(#"{"msg":"x","time":"\#(appTime)"}"#)
             XCTAssertTrue(parser.parse(&r))
             XCTAssertEqual(r.timestamp, nanos(appTime))
@@ -127,8 +137,8 @@ final class TimestampRuleTests: XCTestCase {
 
     func testApplicationTimeMustBeWithinADay() {
         let parser = JSONLogParser()
-        for (appTime, taken) in [("2026-11-20T10:00:00.5Z", true), ("2026-11-20T10:00:00.4Z", false),
-                                 ("2026-11-22T10:00:00.5Z", true), ("2026-11-22T10:00:00.6Z", false)] {
+        for (appTime, taken) in [("2026-11-20T09:59:59.5Z", true), ("2026-11-20T09:59:59.4Z", false),
+                                 ("2026-11-22T09:59:59.5Z", true), ("2026-11-22T09:59:59.6Z", false)] {
             var r = record(#"{"msg":"x","time":"\#(appTime)"}"#)
             XCTAssertTrue(parser.parse(&r))
             XCTAssertEqual(r.timestamp, taken ? nanos(appTime) : runtimeTime, appTime)

@@ -88,8 +88,26 @@ struct ParseOutput {
         return true
     }
 
+    /// Whether `time` is the runtime time `runtime` truncated to the application stamp's
+    /// precision (whole seconds or milliseconds): nginx's `$time_local`, syslog and many text
+    /// layouts write whole seconds. Taking such a stamp would only lose precision and reorder
+    /// the lines of one request across services (the caller's line, written last, would sort
+    /// before its callees'), so the runtime time stays.
+    static func isCoarserStamp(_ time: Int64, of runtime: Int64) -> Bool {
+        let precision: Int64
+        if time % 1_000_000_000 == 0 {
+            precision = 1_000_000_000
+        } else if time % 1_000_000 == 0 {
+            precision = 1_000_000
+        } else {
+            return false
+        }
+        let (lag, overflow) = runtime.subtractingReportingOverflow(time)
+        return !overflow && lag >= 0 && lag < precision
+    }
+
     func commit(to record: inout LogRecord) {
-        if let time {
+        if let time, !Self.isCoarserStamp(time, of: record.timestamp) {
             let difference = time.subtractingReportingOverflow(record.timestamp)
             if difference.overflow || difference.partialValue.magnitude > UInt64(TimeRule.keepRuntimeAbove) {
                 var sink = attributes
