@@ -83,7 +83,7 @@ let package = Package(
         .target(
             name: "StrataServer",
             dependencies: [
-                "StrataCore", "StrataStore", "StrataParsers", "StrataQuery", "CZlib",
+                "StrataCore", "StrataStore", "StrataParsers", "StrataQuery", "StrataTemplates", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -121,7 +121,9 @@ let package = Package(
         .testTarget(name: "StrataTemplatesTests", dependencies: ["StrataTemplates", "StrataCore"]),
         .testTarget(
             name: "StrataDiagnosisTests",
-            dependencies: ["StrataDiagnosis", "StrataTemplates", "StrataStore", "StrataQuery", "StrataCore"]),
+            dependencies: [
+                "StrataDiagnosis", "StrataTemplates", "StrataStore", "StrataQuery", "StrataCore", "StrataSampleData",
+            ]),
         .testTarget(
             name: "StrataServerTests",
             dependencies: [

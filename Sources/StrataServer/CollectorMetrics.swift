@@ -1,5 +1,6 @@
 import Prometheus
 import StrataStore
+import Synchronization
 
 /// The collector's Prometheus metrics; store gauges are refreshed at each scrape.
 final class CollectorMetrics: Sendable {
@@ -15,6 +16,12 @@ final class CollectorMetrics: Sendable {
     let walBytes: Gauge
     let headBytes: Gauge
     let quarantined: Gauge
+    let segmentRecords: Gauge
+    let partitions: Gauge
+    /// Store counters are cumulative values read at each scrape; the Prometheus counters are
+    /// advanced by the difference to the last scrape.
+    private let storeCounters: [(read: @Sendable (MaintenanceCounters) -> Int64, counter: Counter)]
+    private let lastValues: Mutex<[Int64]>
 
     init() {
         let registry = PrometheusCollectorRegistry()
@@ -36,6 +43,34 @@ final class CollectorMetrics: Sendable {
         walBytes = gauge("wal", "bytes", "Bytes in the write-ahead log.")
         headBytes = gauge("head", "bytes", "Bytes held in the in-memory head.")
         quarantined = gauge("segments_quarantined", "", "Segments moved aside because they failed their checks.")
+        segmentRecords = gauge("segment_records", "", "Records in live segments.")
+        partitions = gauge("partitions", "", "Hour partitions with live segments.")
+        func labelled(_ name: String, _ help: String, _ label: String, _ value: String) -> Counter {
+            registry.makeCounter(
+                descriptor: .init(namespace: "strata", subsystem: "collector", metricName: name, unitName: "total", helpText: help),
+                labels: [(label, value)])
+        }
+        var storeCounters: [(read: @Sendable (MaintenanceCounters) -> Int64, counter: Counter)] = [
+            ({ Int64($0.flushes) }, counter("flushes", "Flushes of the head into segments.")),
+            ({ Int64($0.flushedSegments) }, counter("flushed_segments", "Segments written by flushes.")),
+            ({ Int64($0.compactions) }, counter("compactions", "Merges of small segments of one partition into one.")),
+            ({ Int64($0.compactedInputSegments) }, counter("compaction_input_segments", "Segments replaced by compaction.")),
+            ({ $0.compactionBytesWritten }, counter("compaction_written_bytes", "Bytes of the segments compaction wrote.")),
+        ]
+        for reason in RetentionReason.allCases {
+            storeCounters.append(({ Int64($0.retention[reason]?.segments ?? 0) },
+                labelled("retention_deleted_segments", "Segments deleted whole by retention, by reason (age, namespace_age, size).", "reason", reason.rawValue)))
+            storeCounters.append(({ Int64($0.retention[reason]?.records ?? 0) },
+                labelled("retention_deleted_records", "Records removed by retention, by reason.", "reason", reason.rawValue)))
+            storeCounters.append(({ $0.retention[reason]?.bytes ?? 0 },
+                labelled("retention_deleted_bytes", "Segment bytes released by retention, by reason.", "reason", reason.rawValue)))
+        }
+        for operation in ["flush", "compaction", "retention"] {
+            storeCounters.append(({ Int64($0.failures[operation] ?? 0) },
+                labelled("maintenance_failures", "Failed background operations (retried), by operation.", "operation", operation)))
+        }
+        self.storeCounters = storeCounters
+        lastValues = Mutex([Int64](repeating: 0, count: storeCounters.count))
     }
 
     func rejected(reason: String) {
@@ -61,6 +96,15 @@ final class CollectorMetrics: Sendable {
         walBytes.set(statistics.walBytes)
         headBytes.set(Int64(statistics.headBytes))
         quarantined.set(Int64(statistics.quarantined))
+        segmentRecords.set(Int64(statistics.segmentRecords))
+        partitions.set(Int64(statistics.partitions))
+        lastValues.withLock { last in
+            for (index, entry) in storeCounters.enumerated() {
+                let value = entry.read(statistics.maintenance)
+                if value > last[index] { entry.counter.increment(by: value - last[index]) }
+                last[index] = max(last[index], value)
+            }
+        }
         return registry.emitToString()
     }
 }

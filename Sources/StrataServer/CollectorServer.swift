@@ -19,7 +19,10 @@ public struct CollectorConfiguration: Sendable {
     public var maxBodyBytes = 64 << 20
     public var maxDecodedBytes = 256 << 20
     public var maxRecordBytes = 4 << 20
+    /// The head is flushed this often even below its size threshold.
     public var flushInterval: Duration = .seconds(10)
+    /// Retention and compaction run this often (and after every flush).
+    public var compactionInterval: Duration = .seconds(30)
     public var store = StoreOptions()
     public var normalizer = NormalizerConfiguration()
     public var parsers = ParserRegistry.builtins
@@ -33,8 +36,11 @@ public final class CollectorServer: Service {
     public let configuration: CollectorConfiguration
     public let store: LogStore
     private let normalizer: Normalizer
+    /// Every stored record carries its message template id (`template:<id>` in queries).
+    public let templates: TemplateAnnotator
     private let logger: Logger
     private let metrics: CollectorMetrics
+    private let dataDirectoryLock: DataDirectoryLock
     /// Set once the server listens; tests bind port 0 and read the real port here.
     public let boundPort = AsyncStream<Int>.makeStream()
 
@@ -46,8 +52,12 @@ public final class CollectorServer: Service {
         }
         self.configuration = configuration
         self.logger = logger
+        // Start-up removes files the manifest does not list, which would destroy the work of a
+        // second collector on the same directory: hold an exclusive lock first.
+        dataDirectoryLock = try DataDirectoryLock(directory: configuration.dataDirectory)
         store = try LogStore(directory: configuration.dataDirectory, options: configuration.store, logger: logger)
         normalizer = Normalizer(configuration: configuration.normalizer, registry: configuration.parsers)
+        templates = TemplateAnnotator(dataDirectory: configuration.dataDirectory, logger: logger)
         metrics = CollectorMetrics()
     }
 
@@ -67,28 +77,53 @@ public final class CollectorServer: Service {
                 boundPort.continuation.finish()
             },
             logger: logger)
-        let store = self.store
-        let logger = self.logger
-        let interval = configuration.flushInterval
-        let flusher = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                do { try store.flush() } catch { logger.error("flush failed: \(error); the data stays in the write-ahead log") }
+        // Flush, retention and compaction run on their own threads: ingest only appends to the
+        // write-ahead log and the head.
+        let maintenance = StoreMaintenance(
+            store: store, flushInterval: configuration.flushInterval, compactionInterval: configuration.compactionInterval,
+            logger: logger)
+        maintenance.start()
+        if let point = FaultInjection.configuredPoint {
+            if FaultInjection.points.contains(point) {
+                logger.warning("STRATA_FAULT=\(point): this process kills itself at that point (a test-only hook)")
+            } else {
+                logger.error("STRATA_FAULT=\(point) names no fault point; known: \(FaultInjection.points.sorted().joined(separator: ", "))")
             }
         }
-        defer { flusher.cancel() }
-        try await app.run()
+        // Template texts and counts are saved now and then; the ids do not depend on it.
+        let templateSaver = Task.detached { [templates, flushInterval = configuration.flushInterval] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: flushInterval)
+                templates.save()
+            }
+        }
         do {
-            try store.flush()
+            try await app.run()
         } catch {
-            logger.error("final flush failed: \(error); the write-ahead log is replayed at the next start")
+            templateSaver.cancel()
+            await Self.stop(maintenance)
+            templates.save()
+            throw error
+        }
+        templateSaver.cancel()
+        await Self.stop(maintenance)
+        templates.save()
+    }
+
+    /// Stops the background threads and flushes the head, off the cooperative thread pool.
+    private static func stop(_ maintenance: StoreMaintenance) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                maintenance.stop()
+                continuation.resume()
+            }
         }
     }
 
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         router.post("/api/v1/ingest") { [self] request, context in try await ingest(request, context: context) }
-        router.get("/api/v1/query") { [self] request, _ in try query(request) }
+        registerQueryRoutes(on: router)  // /api/v1/query, /stats, /labels, /tail (QueryRoutes.swift)
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/readyz") { [store] _, _ -> Response in
             let statistics = store.statistics
@@ -139,6 +174,7 @@ public final class CollectorServer: Service {
             case .dropped: dropped += 1
             }
         }
+        templates.annotate(&kept)
         let result: IngestResult
         do {
             result = try store.ingest(batchID: decoded.batchID, records: kept)
@@ -175,59 +211,6 @@ public final class CollectorServer: Service {
             status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json.bytes)))
     }
 
-    /// `GET /api/v1/query?q=...&from=...&to=...&limit=...&count=true`: records newest first as
-    /// JSON lines in `{"records":[...]}`, or `{"count":N}`. Times are RFC 3339 or ns; the
-    /// default range is the last hour.
-    func query(_ request: Request) throws -> Response {
-        guard authorized(request.headers[.authorization]) else {
-            return Self.error(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)")
-        }
-        let parameters = request.uri.queryParameters
-        let now = Clock.nowNanos()
-        func time(_ name: Substring, default fallback: Int64) throws -> Int64 {
-            guard let text = parameters[name].map(String.init), !text.isEmpty else { return fallback }
-            if let nanos = Int64(text) { return nanos }
-            guard let nanos = RFC3339Parser.parse(text) else {
-                throw IngestRejection(status: 400, code: "bad_time", message: "\(name) must be RFC 3339 or nanoseconds, found '\(text)'")
-            }
-            return nanos
-        }
-        let searchRequest: SearchRequest
-        do {
-            let limitText = parameters["limit"].map(String.init) ?? "100"
-            guard let limit = Int(limitText), (1...10_000).contains(limit) else {
-                return Self.error(400, "bad_limit", "limit must be a whole number from 1 to 10000, found '\(limitText)'")
-            }
-            let text = parameters["q"].map(String.init) ?? ""
-            guard text.utf8.count <= 4096 else { return Self.error(400, "query_too_long", "queries are limited to 4096 bytes") }
-            searchRequest = try SearchRequest(
-                query: text, from: try time("from", default: now - 3_600_000_000_000), to: try time("to", default: now + 1),
-                limit: limit)
-        } catch let rejection as IngestRejection {
-            return Self.error(rejection.status, rejection.code, rejection.message)
-        } catch {
-            return Self.error(400, "bad_query", "\(error)")
-        }
-        let snapshot = store.snapshot()
-        var json = JSONWriter()
-        if parameters["count"].map(String.init) == "true" {
-            json.raw("{\"count\":")
-            json.integer(try Search.count(searchRequest, on: snapshot))
-            json.raw("}\n")
-        } else {
-            let result = Search.run(searchRequest, on: snapshot)
-            for damaged in result.damagedSegments { store.quarantine(segmentPath: damaged.path, reason: damaged.reason) }
-            json.raw("{\"records\":[")
-            for (index, record) in result.records.enumerated() {
-                if index > 0 { json.raw(",") }
-                record.writeJSON(into: &json)
-            }
-            json.raw("]}\n")
-        }
-        return Response(
-            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json.bytes)))
-    }
-
     /// Compares in time independent of where the strings differ.
     func authorized(_ header: String?) -> Bool {
         guard !configuration.tokens.isEmpty else { return true }
@@ -258,6 +241,34 @@ public final class CollectorServer: Service {
             status: .init(code: status), headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: json.bytes)))
     }
+}
+
+/// An exclusive `flock` on `<data-dir>/LOCK` for the life of the server (released by the kernel
+/// when the process dies, so a crash never leaves it stale).
+final class DataDirectoryLock: Sendable {
+    private let fd: Int32
+
+    init(directory: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw CollectorError("cannot create the data directory \(directory): \(error)")
+        }
+        let path = directory + "/LOCK"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CollectorError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            close(fd)
+            if code == EWOULDBLOCK {
+                throw CollectorError("another collector is using the data directory \(directory) (\(path) is locked); stop it or choose another --data-dir")
+            }
+            throw CollectorError("cannot lock \(path): \(String(cString: strerror(code)))")
+        }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
 }
 
 public struct CollectorError: Error, CustomStringConvertible {

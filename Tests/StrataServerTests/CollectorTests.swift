@@ -172,10 +172,10 @@ extension CollectorTests {
         XCTAssertEqual(found.0, 200)
         XCTAssertTrue(found.1.contains("connection refused") && found.1.contains("connection reset") && !found.1.contains("all good"), found.1)
         let counted = try await get(url + "/api/v1/query?q=%22connection%20refused%22&count=true")
-        XCTAssertEqual(counted.1, "{\"count\":1}\n")
+        XCTAssertTrue(counted.1.hasPrefix("{\"count\":1,"), counted.1)
         let bad = try await get(url + "/api/v1/query?q=%22open&count=true")
         XCTAssertEqual(bad.0, 400)
-        XCTAssertTrue(bad.1.contains("unclosed quote"), bad.1)
+        XCTAssertTrue(bad.1.contains("column 6: expected") && bad.1.contains("to close the phrase"), bad.1)
         let badLimit = try await get(url + "/api/v1/query?q=x&limit=0")
         XCTAssertEqual(badLimit.0, 400)
     }

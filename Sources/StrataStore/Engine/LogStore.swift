@@ -6,21 +6,6 @@ import Logging
 import StrataCore
 import Synchronization
 
-public struct StoreOptions: Sendable {
-    /// The head is flushed into segments beyond this many uncompressed bytes...
-    public var headFlushBytes = 64 << 20
-    /// ... and refuses new batches (the server answers 429) beyond this many.
-    public var headLimitBytes = 256 << 20
-    /// Batch ids remembered for deduplication.
-    public var dedupWindowNanos: Int64 = 24 * 3600 * 1_000_000_000
-    public var dedupMaxBatches = 500_000
-    public var segment = SegmentOptions()
-    /// Records older than this (by timestamp) are refused at ingest and removed by retention.
-    public var retentionNanos: Int64 = 7 * 24 * 3600 * 1_000_000_000
-    public var retentionBytes: Int64 = .max
-    public init() {}
-}
-
 public enum IngestResult: Sendable, Equatable {
     /// Durable in the write-ahead log; `tooOld` records were refused by retention.
     case stored(records: Int, tooOld: Int)
@@ -37,14 +22,30 @@ public struct StoreFullError: Error, CustomStringConvertible {
 
 /// The collector's store: a write-ahead log, an in-memory head that is searchable at once, and
 /// immutable segments partitioned by hour, listed in an atomically replaced manifest.
+///
+/// Ingest only appends to the write-ahead log and the head; segments are written by `flush()`,
+/// `compactOnce()` and `applyRetention()`, which `StoreMaintenance` runs on background threads.
+///
+/// Locks, always taken in this order when nested: `flushLock` / `rewriteLock` (one flush and one
+/// compaction or retention pass at a time; they run concurrently with each other), then
+/// `commitLock` (every change of the manifest: compute, write durably, install), then `state`
+/// (short: never held across I/O except the fsync-free bookkeeping). `ingestLock` is held across
+/// the write-ahead-log append and the head insert so that the head is in log order, which
+/// `flushedThrough` relies on.
 public final class LogStore: @unchecked Sendable {
     public let directory: String
     public let options: StoreOptions
-    private let logger: Logger
+    let logger: Logger
     private let wal: WriteAheadLog
-    private let state: Mutex<State>
-    /// Serializes flushes and retention (the manifest has one writer).
-    private let maintenance = Mutex(())
+    let state: Mutex<State>
+    private let flushLock = Mutex(())
+    let rewriteLock = Mutex(())
+    let commitLock = Mutex(())
+    private let ingestLock = Mutex(())
+    /// Signalled when the head passes `headFlushBytes`; the background flusher waits on it.
+    public let flushWanted = WakeSignal()
+    /// Signalled after a flush wrote segments; the background compactor waits on it.
+    public let compactionWanted = WakeSignal()
 
     struct State {
         var manifest: Manifest
@@ -52,11 +53,14 @@ public final class LogStore: @unchecked Sendable {
         var head: [HeadEntry] = []
         var headBytes = 0
         var recent: Set<BatchID> = []
+        var counters = MaintenanceCounters()
     }
 
     struct HeadEntry {
         var sequence: UInt64
+        var id: BatchID
         var records: [LogRecord]
+        /// The head's accounting of the records (body bytes + 64 each).
         var bytes: Int
     }
 
@@ -66,7 +70,12 @@ public final class LogStore: @unchecked Sendable {
         public var headRecords: Int
         public var headBytes: Int
         public var walBytes: Int64
+        /// Segments on record in the manifest's quarantine list.
         public var quarantined: Int
+        /// Live segments per hour partition (start of the hour, ns) — how much compaction has left.
+        public var partitions: Int
+        public var segmentRecords: Int
+        public var maintenance: MaintenanceCounters
     }
 
     public init(directory: String, options: StoreOptions = StoreOptions(), logger: Logger) throws {
@@ -78,16 +87,10 @@ public final class LogStore: @unchecked Sendable {
         var manifest = Manifest()
         let manifestPath = directory + "/manifest.json"
         if StoreFiles.size(manifestPath) != nil {
-            let bytes = try StoreFiles.read(manifestPath)
-            do {
-                manifest = try JSONDecoder().decode(Manifest.self, from: Data(bytes))
-            } catch {
-                throw StoreError(.corrupt, "\(manifestPath): unreadable catalog (\(error)); restore it from a backup or move it away to rebuild from the segments")
-            }
-            guard manifest.version <= Manifest.version else {
-                throw StoreError(.unsupportedVersion, "\(manifestPath): catalog version \(manifest.version) is newer than this build reads (\(Manifest.version))")
-            }
+            manifest = try Manifest.decode(try StoreFiles.read(manifestPath), path: manifestPath)
         }
+        let loadedVersion = manifest.version
+        manifest.version = Manifest.version
         var state = State(manifest: manifest)
         // Open every live segment; one that fails its checks is quarantined, the rest serve.
         for segment in manifest.segments {
@@ -97,6 +100,7 @@ public final class LogStore: @unchecked Sendable {
                 Self.quarantine(segment.file, reason: "\(error)", state: &state, directory: directory, logger: logger)
             }
         }
+        Self.removeLeftovers(directory: directory, live: Set(state.manifest.segments.map(\.file)), logger: logger)
         state.recent = Set(manifest.recentBatches.compactMap { BatchID(string: $0.id) })
         wal = try WriteAheadLog(directory: directory + "/wal")
         let flushedThrough = manifest.flushedThrough
@@ -107,13 +111,15 @@ public final class LogStore: @unchecked Sendable {
                 logger.error("write-ahead log entry \(entry.sequence) does not decode; skipped")
                 return
             }
-            // Two concurrent requests with one batch id can both reach the log; only the first
-            // counts, as it did before the crash.
+            // Two concurrent requests with one batch id could both reach the log (before the
+            // ingest lock existed); only the first counts, as it did before the crash.
             guard state.recent.insert(batch.id).inserted else { return }
-            state.head.append(HeadEntry(sequence: entry.sequence, records: batch.records, bytes: entry.payload.count))
-            state.headBytes += batch.records.reduce(0) { $0 + $1.body.utf8.count + 64 }
+            let bytes = Self.accountedBytes(batch.records)
+            state.head.append(HeadEntry(sequence: entry.sequence, id: batch.id, records: batch.records, bytes: bytes))
+            state.headBytes += bytes
             replayed += batch.records.count
         }
+        wal.advanceSequence(toAtLeast: flushedThrough)
         if report.truncatedBytes > 0 {
             logger.warning("write-ahead log had a torn tail of \(report.truncatedBytes) bytes (a crash mid-write); it was never acknowledged and was removed")
         }
@@ -121,11 +127,49 @@ public final class LogStore: @unchecked Sendable {
             logger.error("write-ahead log had \(report.corruptEntries) damaged entries; they were skipped")
         }
         if replayed > 0 { logger.info("replayed \(replayed) records from the write-ahead log") }
+        let quarantinedNow = state.manifest.quarantined.count != manifest.quarantined.count
         self.state = Mutex(state)
-        if manifest.quarantined.count != state.manifest.quarantined.count { try writeManifest() }
+        if quarantinedNow || loadedVersion != Manifest.version {
+            try writeCurrentManifest()
+        }
     }
 
-    private static func quarantine(
+    private func writeCurrentManifest() throws {
+        try commitLock.withLock { _ in
+            let manifest = state.withLock { $0.manifest }
+            try Self.write(manifest, to: directory)
+        }
+    }
+
+    /// Deletes what an interrupted flush, compaction or retention pass left behind: temporary
+    /// files, segment files the manifest does not list (written before a crash kept the manifest
+    /// from naming them, or replaced by a compaction whose input deletion did not finish) and
+    /// empty partition directories. Only called at start, before any background work.
+    private static func removeLeftovers(directory: String, live: Set<String>, logger: Logger) {
+        guard let partitions = try? StoreFiles.list(directory + "/segments") else { return }
+        var removed = 0
+        for partition in partitions {
+            let relative = "segments/" + partition
+            guard let names = try? StoreFiles.list(directory + "/" + relative) else { continue }
+            var remaining = names.count
+            for name in names {
+                let file = relative + "/" + name
+                let isTemporary = name.hasSuffix(".tmp")
+                let isOrphan = name.hasSuffix("." + SegmentFormat.fileExtension) && !live.contains(file)
+                guard isTemporary || isOrphan else { continue }
+                if unlink(directory + "/" + file) == 0 {
+                    removed += 1
+                    remaining -= 1
+                }
+            }
+            if remaining == 0 { rmdir(directory + "/" + relative) }
+        }
+        if removed > 0 {
+            logger.info("removed \(removed) files left by an interrupted flush, compaction or retention pass (not in the manifest)")
+        }
+    }
+
+    static func quarantine(
         _ file: String, reason: String, state: inout State, directory: String, logger: Logger
     ) {
         let name = file.split(separator: "/").last.map(String.init) ?? file
@@ -134,23 +178,32 @@ public final class LogStore: @unchecked Sendable {
         state.manifest.segments.removeAll { $0.file == file }
         state.readers[file] = nil
         state.manifest.quarantined.append(.init(file: target, reason: reason, at: Clock.nowNanos()))
+        state.counters.quarantinedSegments += 1
         logger.error("segment \(file) failed its checks and was moved to \(target): \(reason)")
+    }
+
+    static func accountedBytes(_ records: [LogRecord]) -> Int {
+        records.reduce(0) { $0 + $1.body.utf8.count + 64 }
     }
 
     // MARK: - Ingest
 
-    /// Stores a batch durably (fsynced in the write-ahead log) before returning. A batch id
-    /// seen before returns `.duplicate` without storing anything.
+    /// Stores a batch durably (fsynced in the write-ahead log) before returning; never writes a
+    /// segment (the background flusher does, woken through `flushWanted`). A batch id seen before
+    /// returns `.duplicate` without storing anything; a full head throws `StoreFullError`.
     public func ingest(batchID: BatchID?, records: [LogRecord], now: Int64 = Clock.nowNanos()) throws -> IngestResult {
         let id = batchID ?? BatchID.random()
-        let oldest = now - options.retentionNanos
-        let kept = records.filter { $0.timestamp >= oldest }
-        let headBytes = try state.withLock { state -> Int in
-            if state.recent.contains(id) { return -1 }
-            if state.headBytes >= options.headLimitBytes { throw StoreFullError(headBytes: state.headBytes) }
-            return state.headBytes
+        let kept: [LogRecord]
+        if options.namespaceRetentionNanos.isEmpty {
+            let oldest = now - options.retentionNanos
+            kept = records.filter { $0.timestamp >= oldest }
+        } else {
+            kept = records.filter {
+                $0.timestamp >= now - options.retentionNanos(forNamespace: $0.resource[ResourceKey.namespace])
+            }
         }
-        if headBytes < 0 { return .duplicate }
+        // Cheap early answers before encoding; both are checked again under the ingest lock.
+        if try admissionRefused(id) { return .duplicate }
         var encoder = BatchEncoder()
         var resourceIndexes: [Resource: Int] = [:]
         for record in kept {
@@ -159,28 +212,47 @@ public final class LogStore: @unchecked Sendable {
             encoder.append(record, resourceIndex: index)
         }
         let frame = try encoder.encode(id: id, codec: .zstd, level: 1)
-        // The append (and its fsync) happens outside the state lock, so searches go on; a
-        // concurrent duplicate of the same id is caught again below.
-        let sequence = try wal.append([frame])[0]
-        let bytes = kept.reduce(0) { $0 + $1.body.utf8.count + 64 }
-        let shouldFlush = state.withLock { state -> Bool in
-            if state.recent.insert(id).inserted {
-                state.head.append(HeadEntry(sequence: sequence, records: kept, bytes: frame.count))
+        let bytes = Self.accountedBytes(kept)
+        let headBytes: Int? = try ingestLock.withLock { _ in
+            if try admissionRefused(id) { return nil }
+            // Searches and the flusher go on during the fsync: the state lock is not held.
+            let sequence = try wal.append([frame])[0]
+            FaultInjection.check("ingest.after_wal")
+            return state.withLock { state in
+                state.recent.insert(id)
+                state.head.append(HeadEntry(sequence: sequence, id: id, records: kept, bytes: bytes))
                 state.headBytes += bytes
+                return state.headBytes
             }
-            return state.headBytes >= options.headFlushBytes
         }
-        if shouldFlush { try flush() }
+        guard let headBytes else { return .duplicate }
+        if headBytes >= options.headFlushBytes { flushWanted.signal() }
         return .stored(records: kept.count, tooOld: records.count - kept.count)
     }
+
+    /// True for a known batch id; throws when the head is full.
+    private func admissionRefused(_ id: BatchID) throws -> Bool {
+        try state.withLock { state in
+            if state.recent.contains(id) { return true }
+            if state.headBytes >= options.headLimitBytes {
+                flushWanted.signal()
+                throw StoreFullError(headBytes: state.headBytes)
+            }
+            return false
+        }
+    }
+
+    /// Whether the head has passed the flush threshold.
+    public var needsFlush: Bool { state.withLock { $0.headBytes >= options.headFlushBytes } }
 
     // MARK: - Flush
 
     /// Writes the head into segments (one per hour partition), swaps them into the manifest
-    /// atomically, then drops the write-ahead log entries they cover.
+    /// atomically, then drops the write-ahead log entries they cover. Records ingested while
+    /// it runs stay in the head for the next flush.
     public func flush() throws {
-        try maintenance.withLock { _ in
-            let (entries, nextNumber) = state.withLock { ($0.head, $0.manifest.nextSegmentNumber) }
+        try flushLock.withLock { _ in
+            let entries = state.withLock { $0.head }
             guard let last = entries.last else { return }
             var byPartition: [Int64: [LogRecord]] = [:]
             for entry in entries {
@@ -188,40 +260,90 @@ public final class LogStore: @unchecked Sendable {
                     byPartition[Self.partition(of: record.timestamp), default: []].append(record)
                 }
             }
+            let partitions = byPartition.keys.sorted()
+            var number = allocateSegmentNumbers(partitions.count)
             var written: [Manifest.Segment] = []
-            var number = nextNumber
-            for (partition, records) in byPartition.sorted(by: { $0.key < $1.key }) {
-                let hour = RFC3339.format(nanos: partition).prefix(13).replacingOccurrences(of: ":", with: "")
-                let relative = "segments/\(hour)/\(String(number).leftPadded(to: 12)).\(SegmentFormat.fileExtension)"
-                try StoreFiles.makeDirectory(directory + "/segments/\(hour)")
-                let info = try SegmentWriter.write(records, to: directory + "/" + relative, options: options.segment)
-                written.append(.init(file: relative, partition: partition, info: info))
-                number += 1
-            }
             var readers: [String: SegmentReader] = [:]
-            for segment in written { readers[segment.file] = try SegmentReader(path: directory + "/" + segment.file) }
+            do {
+                for partition in partitions {
+                    let records = byPartition[partition] ?? []
+                    let relative = try segmentFile(partition: partition, number: number)
+                    number += 1
+                    let info = try SegmentWriter.write(
+                        records, templateIDs: nil, to: directory + "/" + relative, options: options.segment, faultScope: "flush")
+                    written.append(.init(file: relative, partition: partition, info: info))
+                    readers[relative] = try SegmentReader(path: directory + "/" + relative)
+                }
+            } catch {
+                // Not in the manifest: the records are still in the head and the log.
+                for segment in written { unlink(directory + "/" + segment.file) }
+                throw error
+            }
             let flushedThrough = last.sequence + 1
-            try state.withLock { state in
-                var manifest = state.manifest
+            // Only the ids of the batches in these segments: a batch ingested meanwhile is still
+            // only in the log, and listing its id would make the replay after a crash skip it.
+            let flushedIDs = Set(entries.map(\.id))
+            let recordCount = entries.reduce(0) { $0 + $1.records.count }
+            try commit(scope: "flush") { manifest in
                 manifest.segments += written
-                manifest.nextSegmentNumber = number
-                manifest.flushedThrough = flushedThrough
-                manifest.recentBatches = Self.pruneRecent(state.recent, old: manifest.recentBatches, options: options)
-                try Self.write(manifest, to: directory)
-                state.manifest = manifest
+                manifest.flushedThrough = max(manifest.flushedThrough, flushedThrough)
+                manifest.recentBatches = Self.pruneRecent(flushedIDs, old: manifest.recentBatches, options: options)
+            } install: { state, manifest in
                 state.readers.merge(readers) { $1 }
                 state.head.removeFirst(entries.count)
-                state.headBytes = state.head.reduce(0) { total, entry in
-                    total + entry.records.reduce(0) { $0 + $1.body.utf8.count + 64 }
-                }
+                state.headBytes = state.head.reduce(0) { $0 + $1.bytes }
+                state.counters.flushes += 1
+                state.counters.flushedSegments += written.count
+                state.counters.flushedRecords += recordCount
+                Self.pruneRecentInMemory(&state, manifest: manifest)
             }
+            FaultInjection.check("flush.after_manifest")
             try wal.removeEntries(before: flushedThrough)
+            compactionWanted.signal()
         }
     }
 
     static func partition(of timestamp: Int64) -> Int64 {
-        let hour: Int64 = 3600 * 1_000_000_000
-        return timestamp >= 0 ? timestamp / hour * hour : (timestamp - hour + 1) / hour * hour
+        timestamp >= 0 ? timestamp / hourNanos * hourNanos : (timestamp - hourNanos + 1) / hourNanos * hourNanos
+    }
+
+    static let hourNanos: Int64 = 3600 * 1_000_000_000
+
+    /// `segments/<YYYY-MM-DDTHH>/<number>.stsg`, creating the partition directory.
+    func segmentFile(partition: Int64, number: UInt64) throws -> String {
+        let hour = RFC3339.format(nanos: partition).prefix(13).replacingOccurrences(of: ":", with: "")
+        try StoreFiles.makeDirectory(directory + "/segments/\(hour)")
+        return "segments/\(hour)/\(String(number).leftPadded(to: 12)).\(SegmentFormat.fileExtension)"
+    }
+
+    /// Reserves `count` segment numbers. They reach the disk with the next manifest; a crash
+    /// before that leaves at most orphan files, removed at the next start.
+    func allocateSegmentNumbers(_ count: Int) -> UInt64 {
+        commitLock.withLock { _ in
+            state.withLock { state in
+                let first = state.manifest.nextSegmentNumber
+                state.manifest.nextSegmentNumber += UInt64(count)
+                return first
+            }
+        }
+    }
+
+    /// Changes the manifest: `change` edits a copy, which is written durably (temporary file,
+    /// fsync, rename, fsync of the directory), then installed together with `install`'s
+    /// in-memory changes in one step, so readers see the old or the new catalog.
+    func commit(
+        scope: String, change: (inout Manifest) throws -> Void, install: (inout State, Manifest) -> Void
+    ) throws {
+        try commitLock.withLock { _ in
+            var manifest = state.withLock { $0.manifest }
+            try change(&manifest)
+            FaultInjection.check(scope + ".before_manifest")
+            try Self.write(manifest, to: directory)
+            state.withLock { state in
+                state.manifest = manifest
+                install(&state, manifest)
+            }
+        }
     }
 
     private static func pruneRecent(_ recent: Set<BatchID>, old: [Manifest.RecentBatch], options: StoreOptions)
@@ -235,21 +357,26 @@ public final class LogStore: @unchecked Sendable {
             .map { Manifest.RecentBatch(id: $0.key, at: $0.value) }
     }
 
-    private static func write(_ manifest: Manifest, to directory: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try StoreFiles.writeDurably(Array(try encoder.encode(manifest)), to: directory + "/manifest.json")
+    /// Forgets, in memory, ids the manifest no longer remembers (past the window) unless they
+    /// are still in the head; done only once the set has grown well past the manifest's list.
+    private static func pruneRecentInMemory(_ state: inout State, manifest: Manifest) {
+        let bound = manifest.recentBatches.count + state.head.count
+        guard state.recent.count > bound + bound / 2 + 1024 else { return }
+        let remembered = Set(manifest.recentBatches.map(\.id))
+        let inHead = Set(state.head.map(\.id))
+        state.recent = state.recent.filter { inHead.contains($0) || remembered.contains($0.description) }
     }
 
-    private func writeManifest() throws {
-        try state.withLock { try Self.write($0.manifest, to: directory) }
+    static func write(_ manifest: Manifest, to directory: String) throws {
+        try StoreFiles.writeDurably(try manifest.encoded(), to: directory + "/manifest.json")
     }
 
     // MARK: - Reading
 
     /// A consistent view for readers: the segments and head at one moment. Segments are
-    /// immutable and the head entries are values, so the snapshot stays valid while ingest,
-    /// flush and compaction go on.
+    /// immutable and each reader keeps its file open, so a snapshot stays valid (and every record
+    /// in it is there exactly once) while ingest, flush, compaction and retention go on, even
+    /// after a compaction deleted the files it reads.
     public struct Snapshot: Sendable {
         public var segments: [SegmentReader]
         public var head: [LogRecord]
@@ -270,19 +397,37 @@ public final class LogStore: @unchecked Sendable {
                 segments: state.manifest.segments.count,
                 segmentBytes: state.manifest.segments.reduce(0) { $0 + Int64($1.info.bytes) },
                 headRecords: state.head.reduce(0) { $0 + $1.records.count }, headBytes: state.headBytes,
-                walBytes: walBytes, quarantined: state.manifest.quarantined.count)
+                walBytes: walBytes, quarantined: state.manifest.quarantined.count,
+                partitions: Set(state.manifest.segments.map(\.partition)).count,
+                segmentRecords: state.manifest.segments.reduce(0) { $0 + $1.info.rowCount },
+                maintenance: state.counters)
         }
+    }
+
+    /// Counts a failed background operation (`flush`, `compaction`, `retention`).
+    public func recordFailure(_ kind: String) {
+        state.withLock { $0.counters.failures[kind, default: 0] += 1 }
     }
 
     /// Moves a segment that failed a read aside (queries report it; the rest keeps serving).
     public func quarantine(segmentPath: String, reason: String) {
         let prefix = directory + "/"
         guard segmentPath.hasPrefix(prefix) else { return }
-        let file = String(segmentPath.dropFirst(prefix.count))
-        state.withLock { state in
-            guard state.manifest.segments.contains(where: { $0.file == file }) else { return }
-            Self.quarantine(file, reason: reason, state: &state, directory: directory, logger: logger)
-            try? Self.write(state.manifest, to: directory)
+        quarantine(file: String(segmentPath.dropFirst(prefix.count)), reason: reason)
+    }
+
+    func quarantine(file: String, reason: String) {
+        commitLock.withLock { _ in
+            state.withLock { state in
+                guard state.manifest.segments.contains(where: { $0.file == file }) else { return }
+                Self.quarantine(file, reason: reason, state: &state, directory: directory, logger: logger)
+                do {
+                    try Self.write(state.manifest, to: directory)
+                } catch {
+                    // The segment is out of the in-memory catalog; the next manifest write records it.
+                    logger.error("could not record the quarantine of \(file) in the manifest: \(error)")
+                }
+            }
         }
     }
 }

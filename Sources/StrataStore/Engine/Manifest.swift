@@ -1,3 +1,4 @@
+import Foundation
 import StrataCore
 
 /// The catalog of a data directory: which segments are live, which were quarantined, and the
@@ -33,4 +34,26 @@ struct Manifest: Codable, Sendable {
     /// Every WAL entry below this sequence is in a segment.
     var flushedThrough: UInt64 = 0
     var nextSegmentNumber: UInt64 = 1
+
+    static func decode(_ bytes: [UInt8], path: String) throws -> Manifest {
+        let manifest: Manifest
+        do {
+            manifest = try JSONDecoder().decode(Manifest.self, from: Data(bytes))
+        } catch {
+            throw StoreError(.corrupt, "\(path): unreadable catalog (\(error)); restore it from a backup or move it away to rebuild from the segments")
+        }
+        guard manifest.version <= Manifest.version else {
+            throw StoreError(.unsupportedVersion, "\(path): catalog version \(manifest.version) is newer than this build reads (\(Manifest.version))")
+        }
+        guard manifest.version >= 1 else {
+            throw StoreError(.corrupt, "\(path): catalog version \(manifest.version) is invalid")
+        }
+        return manifest
+    }
+
+    func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(self))
+    }
 }

@@ -18,15 +18,18 @@ final class SegmentFileSink {
     let path: String
     let temporaryPath: String
     let durable: Bool
+    /// Names the operation for the test-only crash points (`<scope>.after_temp`, `.after_rename`).
+    let faultScope: String?
     private var fd: Int32
     private var buffer: [UInt8] = []
     private(set) var offset = 0
     private static let flushThreshold = 1 << 20
 
-    init(path: String, durable: Bool) throws {
+    init(path: String, durable: Bool, faultScope: String? = nil) throws {
         self.path = path
         self.temporaryPath = path + ".tmp"
         self.durable = durable
+        self.faultScope = faultScope
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw StoreError(.io, "\(temporaryPath): creating the segment file failed: \(errnoText(errno))")
@@ -77,6 +80,7 @@ final class SegmentFileSink {
         }
         close(fd)
         fd = -1
+        if let faultScope { FaultInjection.check(faultScope + ".after_temp") }
         guard rename(temporaryPath, path) == 0 else {
             let code = errno
             unlink(temporaryPath)
@@ -90,6 +94,7 @@ final class SegmentFileSink {
             defer { close(dfd) }
             guard fsync(dfd) == 0 else { throw StoreError(.io, "\(dir): fsync of the directory failed: \(errnoText(errno))") }
         }
+        if let faultScope { FaultInjection.check(faultScope + ".after_rename") }
     }
 }
 

@@ -166,8 +166,10 @@ public final class SegmentReader: Sendable {
             maxTime = try c.zigzag()
             rawBytes = try c.count(limit: big, "raw byte count")
             blockCount = try c.count(limit: dataEnd, "block count")
-            termCount = try c.count(limit: dataEnd, "term count")
-            resourceCount = try c.count(limit: dataEnd, "resource count")
+            // Compressed dictionary blocks and resource tables can hold more entries than the
+            // file has bytes (30,000 numeric terms fit in 27 KB); their sections check the counts.
+            termCount = try c.count(limit: Int(Int32.max), "term count")
+            resourceCount = try c.count(limit: Int(Int32.max), "resource count")
             dictionaryBlockCount = try c.count(limit: dataEnd, "dictionary block count")
             func range(_ what: String) throws -> (Int, Int) {
                 let offset = try c.count(limit: dataEnd, "\(what) offset")

@@ -35,6 +35,16 @@ public enum SegmentWriter {
         return try state.run()
     }
 
+    /// The store's entry point: as above, with the operation named for the test-only crash points.
+    static func write(
+        _ records: [LogRecord], templateIDs: [UInt32]?, to path: String, options: SegmentOptions, faultScope: String
+    ) throws -> SegmentInfo {
+        precondition(templateIDs == nil || templateIDs?.count == records.count, "templateIDs must hold one id per record")
+        var state = try WriterState(records: records, templateIDs: templateIDs, path: path, options: options)
+        state.faultScope = faultScope
+        return try state.run()
+    }
+
     /// Writes `records` (each with its template id) as one segment; see `write(_:templateIDs:to:options:)`.
     @discardableResult
     public static func write(_ records: [SegmentRecord], to path: String, options: SegmentOptions = SegmentOptions()) throws
@@ -73,6 +83,7 @@ private struct WriterState {
     let index: TermIndexBuilder
     let compressor: ChunkCompressor
     var sink: SegmentFileSink?
+    var faultScope: String?
 
     var blockMetaBytes: [UInt8] = []
     var blockGeneration = 0
@@ -98,7 +109,7 @@ private struct WriterState {
         lap("resources")
         sortRows()
         lap("sort")
-        let sink = try SegmentFileSink(path: path, durable: options.durable)
+        let sink = try SegmentFileSink(path: path, durable: options.durable, faultScope: faultScope)
         self.sink = sink
         var header = SegmentFormat.magic
         header.appendUInt16LE(SegmentFormat.version)

@@ -98,6 +98,13 @@ public final class WriteAheadLog: @unchecked Sendable {
         }
     }
 
+    /// Makes the next entry's sequence at least `sequence`. After a flush deleted every file, a
+    /// restarted log would otherwise count from 1 again, below the manifest's `flushedThrough`,
+    /// and a replay would skip its entries as already flushed.
+    public func advanceSequence(toAtLeast sequence: UInt64) {
+        lock.withLock { _ in nextSequence = max(nextSequence, sequence) }
+    }
+
     /// Appends entries and fsyncs once for all of them (group commit); returns their sequences.
     @discardableResult
     public func append(_ payloads: [[UInt8]]) throws -> [UInt64] {

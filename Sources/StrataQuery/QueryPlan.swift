@@ -1,0 +1,413 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StrataCore
+import StrataStore
+
+/// A parsed query compiled for execution: regexes compiled once, literals encoded as bytes,
+/// and the columns a row needs for its evaluation. Immutable and shareable between threads;
+/// each execution thread evaluates rows with its own `RowEvaluator`.
+public struct QueryPlan: Sendable, CustomStringConvertible {
+    public let root: QueryNode
+    /// The predicates of the tree, numbered in the order the tree lists them.
+    let tests: [CompiledTest]
+    let tree: CompiledNode
+    /// Distinct body tokens and token prefixes the tests ask about (as bytes).
+    let tokens: [[UInt8]]
+    let prefixes: [[UInt8]]
+    /// Whether any test needs the body's word list (phrases).
+    let needsWords: Bool
+    /// The columns evaluating the query on a segment row reads (always with timestamps).
+    public let columns: ColumnSet
+
+    public init(_ root: QueryNode) throws {
+        self.root = root
+        var tests: [CompiledTest] = []
+        var tokens: [[UInt8]] = []
+        var prefixes: [[UInt8]] = []
+        var columns: ColumnSet = [.timestamp]
+        var needsWords = false
+        func slot(_ value: [UInt8], in list: inout [[UInt8]]) -> Int {
+            if let index = list.firstIndex(of: value) { return index }
+            list.append(value)
+            return list.count - 1
+        }
+        func compile(_ node: QueryNode) throws -> CompiledNode {
+            switch node {
+            case .all: return .all
+            case .and(let children): return .and(try children.map(compile))
+            case .or(let children): return .or(try children.map(compile))
+            case .not(let child): return .not(try compile(child))
+            case .predicate(let predicate):
+                var test = CompiledTest(predicate: predicate)
+                switch predicate {
+                case .token(let token):
+                    test.slot = slot(Array(token.utf8), in: &tokens)
+                    columns.insert(.body)
+                case .tokenPrefix(let prefix):
+                    test.slot = slot(Array(prefix.utf8), in: &prefixes)
+                    columns.insert(.body)
+                case .phrase(let words):
+                    test.words = words.map { Array($0.utf8) }
+                    needsWords = true
+                    columns.insert(.body)
+                case .bodyRegex(let pattern):
+                    let regex = try RE2Regex(pattern)
+                    test.regex = regex
+                    test.literals = Self.asciiLiterals(regex.requiredLiterals)
+                    columns.insert(.body)
+                case .field(let field, let match):
+                    if case .regex(let pattern) = match { test.regex = try RE2Regex(pattern) }
+                    columns.formUnion(Self.columns(of: field))
+                }
+                tests.append(test)
+                return .test(tests.count - 1)
+            }
+        }
+        tree = try compile(root)
+        self.tests = tests
+        self.tokens = tokens
+        self.prefixes = prefixes
+        self.needsWords = needsWords
+        self.columns = columns
+    }
+
+    /// Parses and compiles `query`.
+    public init(query: String) throws {
+        try self.init(try QueryParser.parse(query))
+    }
+
+    public var description: String { root.description }
+
+    static func columns(of field: Field) -> ColumnSet {
+        switch field {
+        case .severity: .severity
+        case .stream: .stream
+        case .traceID: .traceID
+        case .spanID: .spanID
+        case .flag: .flags
+        case .template: .templateID
+        case .attribute: [.resource, .attributes]
+        }
+    }
+
+    /// RE2 lowercases its atoms with Unicode case folding; the prefilter lowercases ASCII only,
+    /// so atoms with other bytes are dropped (a weaker, still necessary condition).
+    static func asciiLiterals(_ literals: RequiredLiterals) -> [[[UInt8]]] {
+        func ascii(_ atom: String) -> Bool { atom.utf8.allSatisfy { $0 < 0x80 } && !atom.isEmpty }
+        switch literals {
+        case .all: return []
+        case .atoms(let atoms):
+            let kept = atoms.filter(ascii)
+            return kept.isEmpty ? [] : [kept.map { Array($0.utf8) }]
+        case .anyOf(let clauses):
+            var result: [[[UInt8]]] = []
+            for clause in clauses {
+                let kept = clause.filter(ascii)
+                if kept.isEmpty { return [] }
+                result.append(kept.map { Array($0.utf8) })
+            }
+            return result
+        }
+    }
+
+    /// The reference definition of a match (without the time range): what the engine must
+    /// return, whatever the index says.
+    public func matches(_ record: LogRecord) -> Bool {
+        let evaluator = RowEvaluator(self)
+        var row = RecordRow(record)
+        return evaluator.matches(&row)
+    }
+}
+
+indirect enum CompiledNode: Sendable {
+    case all
+    case and([CompiledNode])
+    case or([CompiledNode])
+    case not(CompiledNode)
+    case test(Int)
+}
+
+struct CompiledTest: @unchecked Sendable {
+    // RE2Regex is immutable and thread-safe; the rest are values.
+    var predicate: QueryPredicate
+    var slot = 0
+    var words: [[UInt8]] = []
+    var regex: RE2Regex?
+    /// Disjunction of conjunctions of lowercased ASCII atoms the body must contain ([] = none).
+    var literals: [[[UInt8]]] = []
+}
+
+// MARK: - Rows
+
+/// What evaluation reads from a row; implemented by a stored record and by a decoded block row,
+/// so the head and the segments are judged by the same code.
+protocol RowSource {
+    var timestamp: Int64 { get }
+    func withBody<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R
+    var severity: Severity? { get }
+    var stream: LogStream { get }
+    var traceID: TraceID? { get }
+    var spanID: SpanID? { get }
+    var flags: RecordFlags { get }
+    var templateID: UInt32 { get }
+    /// Calls `body` with each value of attribute `key` (resource first, then the record's)
+    /// until it returns true; returns whether it did.
+    func anyValue(of key: String, _ body: (String) -> Bool) -> Bool
+}
+
+struct RecordRow: RowSource {
+    var record: LogRecord
+    init(_ record: LogRecord) { self.record = record }
+    var timestamp: Int64 { record.timestamp }
+    func withBody<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var text = record.body
+        return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+    var severity: Severity? { record.severity }
+    var stream: LogStream { record.stream }
+    var traceID: TraceID? { record.traceID }
+    var spanID: SpanID? { record.spanID }
+    var flags: RecordFlags { record.flags }
+    /// The record model carries no template id yet; head records have none.
+    var templateID: UInt32 { 0 }
+    func anyValue(of key: String, _ body: (String) -> Bool) -> Bool {
+        for attribute in record.resource.attributes where attribute.key == key && body(attribute.value) { return true }
+        for attribute in record.attributes where attribute.key == key && body(attribute.value) { return true }
+        return false
+    }
+}
+
+struct BlockRow: RowSource {
+    let block: DecodedBlock
+    var row = 0
+    init(_ block: DecodedBlock) { self.block = block }
+    var timestamp: Int64 { block.timestamp(at: row) }
+    func withBody<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { block.withBody(at: row, body) }
+    var severity: Severity? { block.severities.isEmpty ? nil : block.severities[row] }
+    var stream: LogStream { block.streams.isEmpty ? .stdout : block.streams[row] }
+    var traceID: TraceID? { block.traceIDs.isEmpty ? nil : block.traceIDs[row] }
+    var spanID: SpanID? { block.spanIDs.isEmpty ? nil : block.spanIDs[row] }
+    var flags: RecordFlags { block.flags.isEmpty ? [] : block.flags[row] }
+    var templateID: UInt32 { block.templateID(at: row) }
+    func anyValue(of key: String, _ body: (String) -> Bool) -> Bool {
+        if !block.resourceIndexes.isEmpty {
+            for attribute in block.resources[Int(block.resourceIndexes[row])].attributes where attribute.key == key && body(attribute.value) {
+                return true
+            }
+        }
+        if let value = block.attributeValue(forKey: key, at: row), body(value) { return true }
+        return false
+    }
+}
+
+// MARK: - Evaluation
+
+/// Evaluates a plan on rows, one row at a time, with scratch space reused across rows (so one
+/// evaluator per thread). A row's tokens and words are computed at most once, and only when a
+/// test asks for them.
+final class RowEvaluator {
+    let plan: QueryPlan
+    private var tokenHits: [Bool]
+    private var prefixHits: [Bool]
+    private var tokensDone = false
+    private var wordBytes: [UInt8] = []
+    private var wordEnds: [Int] = []
+    private var wordsDone = false
+    private var lowered: [UInt8] = []
+
+    init(_ plan: QueryPlan) {
+        self.plan = plan
+        tokenHits = [Bool](repeating: false, count: plan.tokens.count)
+        prefixHits = [Bool](repeating: false, count: plan.prefixes.count)
+    }
+
+    func matches<R: RowSource>(_ row: inout R) -> Bool {
+        tokensDone = false
+        wordsDone = false
+        return evaluate(plan.tree, &row)
+    }
+
+    private func evaluate<R: RowSource>(_ node: CompiledNode, _ row: inout R) -> Bool {
+        switch node {
+        case .all: return true
+        case .and(let children):
+            for child in children where !evaluate(child, &row) { return false }
+            return true
+        case .or(let children):
+            for child in children where evaluate(child, &row) { return true }
+            return false
+        case .not(let child): return !evaluate(child, &row)
+        case .test(let index): return test(plan.tests[index], &row)
+        }
+    }
+
+    private func test<R: RowSource>(_ test: CompiledTest, _ row: inout R) -> Bool {
+        switch test.predicate {
+        case .token:
+            computeTokens(&row)
+            return tokenHits[test.slot]
+        case .tokenPrefix:
+            computeTokens(&row)
+            return prefixHits[test.slot]
+        case .phrase:
+            computeWords(&row)
+            return containsPhrase(test.words)
+        case .bodyRegex:
+            guard let regex = test.regex else { return false }
+            return row.withBody { body in
+                if !test.literals.isEmpty && !literalsSatisfied(test.literals, body) { return false }
+                return regex.matches(body)
+            }
+        case .field(let field, let match):
+            return fieldMatches(field, match, test.regex, &row)
+        }
+    }
+
+    private func fieldMatches<R: RowSource>(_ field: Field, _ match: FieldMatch, _ regex: RE2Regex?, _ row: inout R) -> Bool {
+        func value(_ text: String) -> Bool {
+            switch match {
+            case .equals(let expected): return text == expected
+            case .prefix(let prefix): return text.hasPrefix(prefix)
+            case .regex: return regex?.matches(text) ?? false
+            case .compare(let op, let operand): return NumericValue.parse(text).map { op.holds($0, operand) } ?? false
+            case .exists: return true
+            }
+        }
+        switch field {
+        case .severity:
+            guard let severity = row.severity else { return false }
+            if case .compare(let op, let operand) = match { return op.holds(Double(severity.rawValue), operand) }
+            return value(severity.name)
+        case .stream: return value(row.stream.name)
+        case .traceID:
+            guard let id = row.traceID else { return false }
+            return value(id.description)
+        case .spanID:
+            guard let id = row.spanID else { return false }
+            return value(id.description)
+        case .flag:
+            let flags = row.flags.rawValue
+            guard flags != 0 else { return false }
+            for bit in 0..<32 where flags & (1 << UInt32(bit)) != 0 {
+                if value(Self.flagName(bit: bit)) { return true }
+            }
+            return false
+        case .template:
+            let id = row.templateID
+            guard id != 0 else { return false }
+            return value(String(id))
+        case .attribute(let key):
+            return row.anyValue(of: key, value)
+        }
+    }
+
+    static func flagName(bit: Int) -> String {
+        let flag = RecordFlags(rawValue: 1 << UInt32(bit))
+        return RecordFlags.all.first(where: { $0.0 == flag })?.1 ?? "bit\(bit)"
+    }
+
+    // MARK: Body
+
+    private func computeTokens<R: RowSource>(_ row: inout R) {
+        guard !tokensDone else { return }
+        tokensDone = true
+        for i in tokenHits.indices { tokenHits[i] = false }
+        for i in prefixHits.indices { prefixHits[i] = false }
+        let tokens = plan.tokens
+        let prefixes = plan.prefixes
+        row.withBody { body in
+            Tokenizer.forEachToken(in: body) { token in
+                for (i, wanted) in tokens.enumerated() where !tokenHits[i] && wanted.count == token.count {
+                    if wanted.withUnsafeBytes({ memcmp($0.baseAddress!, token.baseAddress!, token.count) == 0 }) {
+                        tokenHits[i] = true
+                    }
+                }
+                guard token.count <= SegmentFormat.maxTermLength else { return }
+                for (i, prefix) in prefixes.enumerated() where !prefixHits[i] && prefix.count <= token.count {
+                    if prefix.withUnsafeBytes({ memcmp($0.baseAddress!, token.baseAddress!, prefix.count) == 0 }) {
+                        prefixHits[i] = true
+                    }
+                }
+            }
+        }
+    }
+
+    private func computeWords<R: RowSource>(_ row: inout R) {
+        guard !wordsDone else { return }
+        wordsDone = true
+        wordBytes.removeAll(keepingCapacity: true)
+        wordEnds.removeAll(keepingCapacity: true)
+        row.withBody { body in
+            Tokenizer.forEachWord(in: body) { word in
+                wordBytes.append(contentsOf: word)
+                wordEnds.append(wordBytes.count)
+            }
+        }
+    }
+
+    private func containsPhrase(_ phrase: [[UInt8]]) -> Bool {
+        let n = wordEnds.count
+        guard phrase.count <= n, !phrase.isEmpty else { return false }
+        return wordBytes.withUnsafeBytes { bytes -> Bool in
+            func word(_ i: Int, equals target: [UInt8]) -> Bool {
+                let start = i == 0 ? 0 : wordEnds[i - 1]
+                let length = wordEnds[i] - start
+                guard length == target.count else { return false }
+                return target.withUnsafeBytes { memcmp(bytes.baseAddress! + start, $0.baseAddress!, length) == 0 }
+            }
+            for start in 0...(n - phrase.count) where word(start, equals: phrase[0]) {
+                var all = true
+                for k in 1..<phrase.count where !word(start + k, equals: phrase[k]) {
+                    all = false
+                    break
+                }
+                if all { return true }
+            }
+            return false
+        }
+    }
+
+    /// Whether `needle` (non-empty) occurs in `haystack`: memchr for the first byte, then memcmp.
+    static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: UnsafeRawBufferPointer) -> Bool {
+        let n = needle.count
+        guard n > 0, n <= haystack.count, let base = haystack.baseAddress, let target = needle.baseAddress else { return n == 0 }
+        let first = Int32(needle[0])
+        var offset = 0
+        let lastStart = haystack.count - n
+        while offset <= lastStart {
+            guard let hit = memchr(base + offset, first, lastStart - offset + 1) else { return false }
+            let position = base.distance(to: UnsafeRawPointer(hit))
+            if memcmp(base + position, target, n) == 0 { return true }
+            offset = position + 1
+        }
+        return false
+    }
+
+    /// The regex prefilter: the lowercased body must contain every atom of some clause.
+    private func literalsSatisfied(_ clauses: [[[UInt8]]], _ body: UnsafeRawBufferPointer) -> Bool {
+        // Every atom has at least one byte, so an empty body cannot hold one.
+        guard body.count > 0 else { return false }
+        if lowered.count < body.count { lowered = [UInt8](repeating: 0, count: max(body.count, 2 * lowered.count)) }
+        return lowered.withUnsafeMutableBytes { buffer -> Bool in
+            let target = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            let source = body.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            for i in 0..<body.count {
+                let b = source[i]
+                target[i] = b &- 0x41 < 26 ? b | 0x20 : b
+            }
+            for clause in clauses {
+                var all = true
+                for atom in clause {
+                    let found = atom.withUnsafeBytes { Self.contains(UnsafeRawBufferPointer(start: target, count: body.count), $0) }
+                    if !found {
+                        all = false
+                        break
+                    }
+                }
+                if all { return true }
+            }
+            return false
+        }
+    }
+}

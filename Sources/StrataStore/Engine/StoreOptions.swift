@@ -1,0 +1,84 @@
+import StrataCore
+
+public struct StoreOptions: Sendable {
+    /// The background flusher is woken once the head holds this many uncompressed bytes...
+    public var headFlushBytes = 64 << 20
+    /// ... and ingest refuses new batches (the server answers 429) beyond this many.
+    public var headLimitBytes = 256 << 20
+    /// Batch ids remembered for deduplication.
+    public var dedupWindowNanos: Int64 = 24 * 3600 * 1_000_000_000
+    public var dedupMaxBatches = 500_000
+    public var segment = SegmentOptions()
+    /// Records older than this (by timestamp) are refused at ingest and removed by retention.
+    public var retentionNanos: Int64 = 7 * 24 * 3600 * 1_000_000_000
+    /// Live segments may take at most this many bytes; beyond it retention deletes whole hour
+    /// partitions, oldest first (never the newest one).
+    public var retentionBytes: Int64 = .max
+    /// Per-namespace retention (`k8s.namespace.name` → ns), replacing `retentionNanos` for the
+    /// records of that namespace, whether shorter or longer.
+    public var namespaceRetentionNanos: [String: Int64] = [:]
+    public var compaction = CompactionOptions()
+    public init() {}
+
+    /// The retention of records of `namespace` (nil: records without one).
+    public func retentionNanos(forNamespace namespace: String?) -> Int64 {
+        guard let namespace, let override = namespaceRetentionNanos[namespace] else { return retentionNanos }
+        return override
+    }
+}
+
+/// Size-tiered compaction within one hour partition (docs/FORMAT.md, "Compaction").
+public struct CompactionOptions: Sendable, Equatable {
+    public var enabled = true
+    /// A size tier of a partition is merged once it holds this many segments (also the factor
+    /// between tiers).
+    public var minInputs = 4
+    /// At most this many segments go into one merge.
+    public var maxInputs = 32
+    /// A merge produces at most this many uncompressed bytes (body bytes + 64 per record, the
+    /// head's accounting): it bounds the memory a merge takes and the size of a segment.
+    public var maxSegmentBytes = 256 << 20
+    /// Segments below this size are tier 0; tier k holds sizes in [base·f^(k-1), base·f^k).
+    public var tierBaseBytes = 4 << 20
+    /// Once a partition's hour ended this long ago it is "settled": few late records still
+    /// arrive, so all its small segments are merged regardless of tier.
+    public var settleNanos: Int64 = 3600 * 1_000_000_000
+    public init() {}
+}
+
+/// Why retention removed data (the label of the retention metrics).
+public enum RetentionReason: String, Sendable, CaseIterable, Hashable {
+    /// The whole segment was older than the retention of every namespace in it.
+    case age
+    /// Records of a namespace whose own retention had passed were removed by rewriting the segment.
+    case namespaceAge = "namespace_age"
+    /// Live segments exceeded `retentionBytes`; the oldest partitions went first.
+    case size
+}
+
+public struct RetentionTally: Sendable, Equatable {
+    /// Segments deleted whole.
+    public var segments = 0
+    public var records = 0
+    /// Segment file bytes released (for a rewrite: input size minus output size).
+    public var bytes: Int64 = 0
+    public init() {}
+}
+
+/// What the store's background work has done since the process started (for /metrics).
+public struct MaintenanceCounters: Sendable, Equatable {
+    public var flushes = 0
+    public var flushedSegments = 0
+    public var flushedRecords = 0
+    public var compactions = 0
+    public var compactedInputSegments = 0
+    public var compactedRecords = 0
+    /// Bytes of the segments compaction wrote.
+    public var compactionBytesWritten: Int64 = 0
+    public var retention: [RetentionReason: RetentionTally] = [:]
+    /// Segments quarantined since start (the statistics' `quarantined` counts every one on record).
+    public var quarantinedSegments = 0
+    /// Failed background operations by kind (`flush`, `compaction`, `retention`).
+    public var failures: [String: Int] = [:]
+    public init() {}
+}
