@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make demo: generate a node's container logs, run the agent over them, show what came out.
+# make demo: the agent on a generated node, then a generated cluster with an incident through
+# agent -> collector -> search -> diagnosis.
 set -euo pipefail
 BIN=${1:-.build/release/strata}
 OUT=${2:-demo-out}
@@ -46,33 +47,53 @@ step "5. Run again: checkpoints say everything was delivered, so nothing is sent
     --checkpoint-dir "$OUT/agent-state" --log-level warning > "$OUT/again.ndjson"
 echo "records on the second run: $(wc -l < "$OUT/again.ndjson")"
 
-step "6. Agent -> collector over HTTP (zstd batches), then search"
+step "6. A small cluster with an incident: 11 workloads calling each other, one fault that cascades"
+"$BIN" generate --scenario cascade --out "$OUT/cluster" --seed 7 --summary "$OUT/scenario.json" 2>/dev/null
+field() { grep -m1 "\"$1\"" "$OUT/scenario.json" | cut -d'"' -f4; }
+WINDOW_FROM=$(field windowFrom); WINDOW_TO=$(field windowTo)
+BASELINE_FROM=$(field baselineFrom); BASELINE_TO=$(field baselineTo)
+cluster_records=$(grep -m1 '"totalRecords"' "$OUT/scenario.json" | tr -dc '0-9')
+echo "records: $cluster_records   baseline: $BASELINE_FROM .. $BASELINE_TO   incident window: $WINDOW_FROM .. $WINDOW_TO"
+echo "(the injected fault is in $OUT/cluster/scenario.json; the diagnosis below does not read it)"
+
+step "7. Agent -> collector over HTTP (zstd batches)"
 PORT=${STRATA_DEMO_PORT:-41870}
 "$BIN" collector --data-dir "$OUT/collector" --listen "127.0.0.1:$PORT" --flush-interval 2s \
     --config pipelines/collector.yaml --parsers-dir parsers --log-level warning &
 COLLECTOR=$!
 trap 'kill $COLLECTOR 2>/dev/null || true' EXIT
+C="http://127.0.0.1:$PORT"
 for _ in $(seq 1 50); do
-    "$BIN" query --collector "http://127.0.0.1:$PORT" --count >/dev/null 2>&1 && break
+    "$BIN" query --collector "$C" --count >/dev/null 2>&1 && break
     sleep 0.2
 done
-"$BIN" agent --once --path "$OUT/node/var/log/containers/*.log" --checkpoint-dir "$OUT/agent-http-state" \
-    --collector "http://127.0.0.1:$PORT" --log-level warning
-echo "records stored by the collector: $("$BIN" query --collector "http://127.0.0.1:$PORT" --since 1d --count) of $expected"
-echo "(the difference is what the drop rules of pipelines/collector.yaml remove: kube-probe health"
-echo " checks and kube-system debug lines; the collector counts them in strata_collector_records_dropped_total)"
-echo
-echo "$ strata query 'severity:error k8s.namespace.name:payments' --since 1d --limit 5"
-"$BIN" query 'severity:error k8s.namespace.name:payments' --collector "http://127.0.0.1:$PORT" --since 1d --limit 5
-echo
-echo "$ strata query '\"connection refused\"' --since 1d --count"
-"$BIN" query '"connection refused"' --collector "http://127.0.0.1:$PORT" --since 1d --count
+"$BIN" agent --once --path "$OUT/cluster/var/log/containers/*.log" --checkpoint-dir "$OUT/agent-http-state" \
+    --collector "$C" --log-level warning
+echo "records stored by the collector: $("$BIN" query --collector "$C" --since 6h --count) of $cluster_records"
+
+step "8. Search"
+show() {
+    echo; printf '$ strata query'
+    for arg in "$@"; do case $arg in *[\ \"]*) printf " '%s'" "$arg" ;; *) printf ' %s' "$arg" ;; esac; done
+    echo; "$BIN" query "$@" --collector "$C"
+}
+show 'level:error AND NOT ns:kube-system' --from "$WINDOW_FROM" --to "$WINDOW_TO" --limit 5 -o text
+show '"connection refused" OR timeout*' --from "$WINDOW_FROM" --to "$WINDOW_TO" --count
+show 'level:error' --from "$BASELINE_FROM" --to "$WINDOW_TO" --stats 'count by ns, pod' --limit 8
+show 'level:error OR level:warn' --from "$BASELINE_FROM" --to "$WINDOW_TO" --histogram 5m
 sleep 2.5   # one flush interval: the head goes into segments
-echo
-echo "collector data directory:"
-find "$OUT/collector" -type f | sed "s|$OUT/collector/||" | sort | head -12
 kill $COLLECTOR
 wait $COLLECTOR 2>/dev/null || true
 trap - EXIT
 
-step "Done. Output in $OUT/ (records.ndjson, tree.json, agent-state/, collector/)"
+step "9. Diagnosis: the incident window against the baseline hour"
+echo "\$ strata diagnose --data-dir $OUT/collector --from $WINDOW_FROM --to $WINDOW_TO --baseline-from $BASELINE_FROM --baseline-to $BASELINE_TO -o md"
+"$BIN" diagnose --data-dir "$OUT/collector" --from "$WINDOW_FROM" --to "$WINDOW_TO" \
+    --baseline-from "$BASELINE_FROM" --baseline-to "$BASELINE_TO" -o md --max-suspects 3 | head -60
+"$BIN" diagnose --data-dir "$OUT/collector" --from "$WINDOW_FROM" --to "$WINDOW_TO" \
+    --baseline-from "$BASELINE_FROM" --baseline-to "$BASELINE_TO" -o html --output "$OUT/diagnosis.html"
+echo
+echo "injected fault (ground truth): $(grep -m1 '"faultWorkload"' "$OUT/scenario.json" | cut -d'"' -f4)"
+echo "HTML report: $(cd "$OUT" && pwd)/diagnosis.html"
+
+step "Done. Output in $OUT/ (records.ndjson, tree.json, cluster/, collector/, diagnosis.html)"
