@@ -293,9 +293,60 @@ public struct QueryEngine: Sendable {
     // MARK: Aggregations
 
     public func count(_ plan: QueryPlan, range: TimeRange, deadline: Deadline = .none) throws -> CountResult {
+        if let term = plan.singleIndexTerm { return try count(term: term, plan, range: range, deadline: deadline) }
         var sink = CountSink()
         let (statistics, damaged) = try aggregate(plan, range: range, sink: &sink, deadline: deadline)
         return CountResult(count: sink.count, statistics: statistics, damagedSegments: damaged)
+    }
+
+    /// A query that is one index term (`level:info`, `ns:shop`, `timeout`): the posting lists
+    /// hold, per block, how many rows have the term, so blocks wholly inside the time range are
+    /// counted without being read; only blocks cut by the range are decoded.
+    private func count(term: String, _ plan: QueryPlan, range: TimeRange, deadline: Deadline) throws -> CountResult {
+        var statistics = ExecutionStatistics()
+        var damaged: [DamagedSegment] = []
+        let evaluator = RowEvaluator(plan)
+        var count = 0
+        statistics.headRecords = snapshot.head.count
+        for (i, record) in snapshot.head.enumerated() where range.contains(record.timestamp) {
+            if i & 4095 == 0 { try deadline.check() }
+            var row = RecordRow(record)
+            if evaluator.matches(&row) { count += 1 }
+        }
+        for segment in snapshot.segments {
+            statistics.segments += 1
+            statistics.blocks += segment.blocks.count
+            guard segment.info.rowCount > 0, range.overlaps(min: segment.info.minTime, max: segment.info.maxTime) else {
+                statistics.segmentsSkipped += 1
+                statistics.blocksPruned += segment.blocks.count
+                continue
+            }
+            do {
+                for posting in try segment.postings(term: term) where posting.block < segment.blocks.count {
+                    try deadline.check()
+                    let meta = segment.blocks[posting.block]
+                    guard range.overlaps(min: meta.minTime, max: meta.maxTime) else { continue }
+                    if range.covers(min: meta.minTime, max: meta.maxTime) {
+                        count += posting.rows
+                        statistics.blocksFromMetadata += 1
+                        continue
+                    }
+                    let block = try segment.readBlock(posting.block, columns: plan.columns)
+                    statistics.blocksDecoded += 1
+                    statistics.rowsExamined += meta.rowCount
+                    var view = BlockRow(block)
+                    for row in 0..<meta.rowCount where range.contains(block.timestamp(at: row)) {
+                        view.row = row
+                        if evaluator.matches(&view) { count += 1 }
+                    }
+                }
+            } catch let error as QueryError {
+                throw error
+            } catch {
+                Self.note(segment, error, in: &damaged)
+            }
+        }
+        return CountResult(count: count, statistics: statistics, damagedSegments: damaged)
     }
 
     /// Counts of matching records grouped by the values of `fields` (`count by ns, pod`).

@@ -128,6 +128,21 @@ indirect enum CompiledNode: Sendable {
     case test(Int)
 }
 
+extension QueryPlan {
+    /// The index term when the whole query is one exact term (a body token or `field=value`),
+    /// whose per-block row counts answer a count; nil otherwise.
+    var singleIndexTerm: String? {
+        guard case .test(let index) = tree else { return nil }
+        let term: String
+        switch tests[index].predicate {
+        case .token(let token): term = token
+        case .field(let field, .equals(let value)): term = field.term(value)
+        default: return nil
+        }
+        return term.utf8.count <= SegmentFormat.maxTermLength ? term : nil
+    }
+}
+
 struct CompiledTest: @unchecked Sendable {
     // RE2Regex is immutable and thread-safe; the rest are values.
     var predicate: QueryPredicate
