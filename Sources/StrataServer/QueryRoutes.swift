@@ -19,6 +19,8 @@ extension CollectorServer {
         router.get("/api/v1/stats") { request, _ in await routes.stats(request) }
         router.get("/api/v1/labels") { request, _ in await routes.labels(request) }
         router.get("/api/v1/tail") { request, _ in routes.tail(request) }
+        let miner = templates.miner
+        router.get("/api/v1/templates") { request, _ in await routes.templates(request, miner: miner) }
     }
 }
 

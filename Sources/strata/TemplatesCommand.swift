@@ -15,7 +15,8 @@ struct TemplatesCommand: ParsableCommand {
         commandName: "templates",
         abstract: "Message templates: constant text with variables written <*>.",
         discussion: "See docs/TEMPLATES.md for the masks, the miner and the state file.",
-        subcommands: [TemplatesMineCommand.self])
+        subcommands: [TemplatesListCommand.self, TemplatesMineCommand.self],
+        defaultSubcommand: TemplatesListCommand.self)
 }
 
 struct TemplatesMineCommand: ParsableCommand {

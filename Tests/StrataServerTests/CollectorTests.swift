@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StrataAgent
 import StrataCore
+import StrataQuery
 import StrataStore
 import XCTest
 
@@ -162,6 +163,32 @@ final class CollectorTests: XCTestCase {
 extension CollectorTests {
     func get(_ url: String) async throws -> (Int, String) {
         try await rawRequest(method: "GET", url: url, headers: [:], body: [])
+    }
+
+    func testEveryStoredRecordCarriesItsTemplateAndTemplatesAreListed() async throws {
+        let (server, url, task) = try await startCollector()
+        defer { task.cancel() }
+        _ = try await post(
+            url, body: try frame(["Connection to 10.0.0.7:5432 refused", "Connection to 10.0.0.9:5432 refused", "cache warmed"]),
+            headers: [:])
+        let stored = try server.store.snapshot().head
+        let ids = stored.map { $0.attributes.first { $0.key == TemplateAnnotator.attributeKey }?.value }
+        XCTAssertEqual(ids.count, 3)
+        XCTAssertNotNil(ids[0])
+        XCTAssertEqual(ids[0], ids[1], "one template for both refusals")
+        XCTAssertNotEqual(ids[0], ids[2])
+
+        let (status, body) = try await get(url + "/api/v1/templates?since=1h")
+        XCTAssertEqual(status, 200, body)
+        let listing = try XCTUnwrap(try JSONValue.parse(body)["templates"]?.array)
+        XCTAssertEqual(listing.first?["count"]?.int, 2, body)
+        XCTAssertEqual(listing.first?["id"]?.string, ids[0] ?? "")
+        XCTAssertEqual(listing.first?["template"]?.string, "Connection to <*> refused", body)
+        XCTAssertEqual(listing.first?["sample"]?.string, "Connection to 10.0.0.9:5432 refused", body)
+
+        let query = "template:" + (ids[0] ?? "")
+        let counted = try await get(url + "/api/v1/query?count=true&q=" + query)
+        XCTAssertTrue(counted.1.hasPrefix("{\"count\":2,"), counted.1)
     }
 
     func testQueryEndpoint() async throws {
