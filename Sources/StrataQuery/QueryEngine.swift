@@ -307,20 +307,8 @@ public struct QueryEngine: Sendable {
         var damaged: [DamagedSegment] = []
         let evaluator = RowEvaluator(plan)
         var count = 0
-        statistics.headRecords = snapshot.head.count
-        for (i, record) in snapshot.head.enumerated() where range.contains(record.timestamp) {
-            if i & 4095 == 0 { try deadline.check() }
-            var row = RecordRow(record)
-            if evaluator.matches(&row) { count += 1 }
-        }
-        for segment in snapshot.segments {
-            statistics.segments += 1
-            statistics.blocks += segment.blocks.count
-            guard segment.info.rowCount > 0, range.overlaps(min: segment.info.minTime, max: segment.info.maxTime) else {
-                statistics.segmentsSkipped += 1
-                statistics.blocksPruned += segment.blocks.count
-                continue
-            }
+        try scanHead(evaluator, range, deadline, &statistics) { _ in count += 1 }
+        for segment in segments(overlapping: range, &statistics) {
             do {
                 for posting in try segment.postings(term: term) where posting.block < segment.blocks.count {
                     try deadline.check()
@@ -347,6 +335,33 @@ public struct QueryEngine: Sendable {
             }
         }
         return CountResult(count: count, statistics: statistics, damagedSegments: damaged)
+    }
+
+    /// Passes the head's records that match and fall in `range` to `add`.
+    private func scanHead(
+        _ evaluator: RowEvaluator, _ range: TimeRange, _ deadline: Deadline, _ statistics: inout ExecutionStatistics,
+        _ add: (inout RecordRow) -> Void
+    ) throws {
+        statistics.headRecords = snapshot.head.count
+        for (i, record) in snapshot.head.enumerated() where range.contains(record.timestamp) {
+            if i & 4095 == 0 { try deadline.check() }
+            var row = RecordRow(record)
+            if evaluator.matches(&row) { add(&row) }
+        }
+    }
+
+    /// The segments that may hold records in `range`; the others are counted as pruned.
+    private func segments(overlapping range: TimeRange, _ statistics: inout ExecutionStatistics) -> [SegmentReader] {
+        snapshot.segments.filter { segment in
+            statistics.segments += 1
+            statistics.blocks += segment.blocks.count
+            guard segment.info.rowCount > 0, range.overlaps(min: segment.info.minTime, max: segment.info.maxTime) else {
+                statistics.segmentsSkipped += 1
+                statistics.blocksPruned += segment.blocks.count
+                return false
+            }
+            return true
+        }
     }
 
     /// Counts of matching records grouped by the values of `fields` (`count by ns, pod`).
@@ -406,20 +421,8 @@ public struct QueryEngine: Sendable {
         var statistics = ExecutionStatistics()
         var damaged: [DamagedSegment] = []
         let evaluator = RowEvaluator(plan)
-        statistics.headRecords = snapshot.head.count
-        for (i, record) in snapshot.head.enumerated() where range.contains(record.timestamp) {
-            if i & 4095 == 0 { try deadline.check() }
-            var row = RecordRow(record)
-            if evaluator.matches(&row) { sink.add(&row) }
-        }
-        for segment in snapshot.segments {
-            statistics.segments += 1
-            statistics.blocks += segment.blocks.count
-            guard segment.info.rowCount > 0, range.overlaps(min: segment.info.minTime, max: segment.info.maxTime) else {
-                statistics.segmentsSkipped += 1
-                statistics.blocksPruned += segment.blocks.count
-                continue
-            }
+        try scanHead(evaluator, range, deadline, &statistics) { sink.add(&$0) }
+        for segment in segments(overlapping: range, &statistics) {
             do {
                 let (candidates, blocks) = try candidateBlocks(segment, plan, range, &statistics)
                 for b in blocks {
