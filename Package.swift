@@ -83,7 +83,8 @@ let package = Package(
         .target(
             name: "StrataServer",
             dependencies: [
-                "StrataCore", "StrataStore", "StrataParsers", "StrataQuery", "StrataTemplates", "CZlib",
+                "StrataCore", "StrataStore", "StrataParsers", "StrataQuery", "StrataTemplates", "StrataDiagnosis", "CZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -127,7 +128,7 @@ let package = Package(
         .testTarget(
             name: "StrataServerTests",
             dependencies: [
-                "StrataServer", "StrataStore", "StrataCore", "StrataAgent", "StrataParsers",
+                "StrataServer", "StrataStore", "StrataCore", "StrataAgent", "StrataParsers", "StrataDiagnosis",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(

@@ -6,6 +6,7 @@ import NIOCore
 import Prometheus
 import ServiceLifecycle
 import StrataCore
+import StrataDiagnosis
 import StrataParsers
 import StrataQuery
 import StrataStore
@@ -26,6 +27,8 @@ public struct CollectorConfiguration: Sendable {
     public var store = StoreOptions()
     public var normalizer = NormalizerConfiguration()
     public var parsers = ParserRegistry.builtins
+    /// Continuous diagnosis (`diagnosis:` in the configuration); nil leaves it off.
+    public var diagnosis: ContinuousConfiguration?
 
     public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
 }
@@ -38,6 +41,8 @@ public final class CollectorServer: Service {
     private let normalizer: Normalizer
     /// Every stored record carries its message template id (`template:<id>` in queries).
     public let templates: TemplateAnnotator
+    /// Incident detection on sliding windows with webhooks; nil when not configured.
+    public let continuous: ContinuousDiagnosis?
     private let logger: Logger
     private let metrics: CollectorMetrics
     private let dataDirectoryLock: DataDirectoryLock
@@ -59,6 +64,12 @@ public final class CollectorServer: Service {
         normalizer = Normalizer(configuration: configuration.normalizer, registry: configuration.parsers)
         templates = TemplateAnnotator(dataDirectory: configuration.dataDirectory, logger: logger)
         metrics = CollectorMetrics()
+        if let diagnosis = configuration.diagnosis {
+            continuous = try ContinuousDiagnosis(
+                configuration: diagnosis, dataDirectory: configuration.dataDirectory, store: store, logger: logger)
+        } else {
+            continuous = nil
+        }
     }
 
     static func isLoopback(_ host: String) -> Bool {
@@ -123,7 +134,8 @@ public final class CollectorServer: Service {
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         router.post("/api/v1/ingest") { [self] request, context in try await ingest(request, context: context) }
-        registerQueryRoutes(on: router)  // /api/v1/query, /stats, /labels, /tail (QueryRoutes.swift)
+        registerQueryRoutes(on: router)
+        registerIncidentRoutes(on: router, diagnosis: continuous)  // /api/v1/query, /stats, /labels, /tail (QueryRoutes.swift)
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/readyz") { [store] _, _ -> Response in
             let statistics = store.statistics
@@ -198,6 +210,7 @@ public final class CollectorServer: Service {
             metrics.duplicate()
             json.raw(",\"accepted\":0,\"duplicate\":true")
         case .stored(let records, let tooOld):
+            continuous?.observe(kept)
             metrics.accepted(records: records, bytes: body.readableBytes, tooOld: tooOld, dropped: dropped)
             json.raw(",\"accepted\":")
             json.integer(records)

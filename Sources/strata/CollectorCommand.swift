@@ -43,7 +43,7 @@ struct CollectorCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Keep live segments below this size, e.g. 100GiB; oldest hours go first (retention.max_size).")
     var retentionMaxSize: String?
 
-    @Option(name: .long, help: "Set a storage. or retention. key of the configuration, e.g. --set storage.compaction.min_inputs=8.")
+    @Option(name: .long, help: "Set a storage., retention. or diagnosis. key of the configuration, e.g. --set storage.compaction.min_inputs=8.")
     var set: [String] = []
 
     @OptionGroup var logging: LoggingOptions
@@ -74,9 +74,9 @@ struct CollectorCommand: AsyncParsableCommand {
                 tree = try ConfigTree(yaml: text, source: config)
             }
             for assignment in set {
-                guard assignment.hasPrefix("storage.") || assignment.hasPrefix("retention.") else {
+                guard ["storage.", "retention.", "diagnosis."].contains(where: { assignment.hasPrefix($0) }) else {
                     throw ConfigurationError(
-                        key: String(assignment.prefix { $0 != "=" }), reason: "--set reaches the storage. and retention. keys only")
+                        key: String(assignment.prefix { $0 != "=" }), reason: "--set reaches the storage., retention. and diagnosis. keys only")
                 }
                 try tree.set(assignment)
             }
@@ -85,12 +85,13 @@ struct CollectorCommand: AsyncParsableCommand {
             if let retentionMaxAge { try tree.set(path: ["retention", "max_age"], value: .init(retentionMaxAge)) }
             if let retentionMaxSize { try tree.set(path: ["retention", "max_size"], value: .init(retentionMaxSize)) }
             try StorageSettings.apply(tree, to: &configuration)
+            configuration.diagnosis = try DiagnosisSettings.continuous(tree)
         } catch {
             throw ValidationError("\(error)")
         }
         let server = try CollectorServer(configuration: configuration, logger: logger)
         let group = ServiceGroup(
-            configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: [server] + (server.continuous.map { [$0] } ?? []), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -11,7 +11,7 @@ struct Strata: AsyncParsableCommand {
             See docs/ARCHITECTURE.md for how the parts fit together.
             """,
         version: "0.1.0",
-        subcommands: [AgentCommand.self, CollectorCommand.self, QueryCommand.self, TailCommand.self, LabelsCommand.self, GenerateCommand.self, DiagnoseCommand.self, TemplatesCommand.self])
+        subcommands: [AgentCommand.self, CollectorCommand.self, QueryCommand.self, TailCommand.self, LabelsCommand.self, GenerateCommand.self, DiagnoseCommand.self, TemplatesCommand.self, IncidentsCommand.self])
 }
 
 struct LoggingOptions: ParsableArguments {

@@ -128,7 +128,7 @@ final class CollectorChild {
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         launches += 1
-        FileManager.default.createFile(atPath: root + "/stderr-\(launches).log", contents: nil)
+        _ = FileManager.default.createFile(atPath: root + "/stderr-\(launches).log", contents: nil)
         process.standardError = FileHandle(forWritingAtPath: root + "/stderr-\(launches).log")
         try process.run()
         self.process = process

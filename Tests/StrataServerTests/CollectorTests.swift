@@ -171,7 +171,7 @@ extension CollectorTests {
         _ = try await post(
             url, body: try frame(["Connection to 10.0.0.7:5432 refused", "Connection to 10.0.0.9:5432 refused", "cache warmed"]),
             headers: [:])
-        let stored = try server.store.snapshot().head
+        let stored = server.store.snapshot().head
         let ids = stored.map { $0.attributes.first { $0.key == TemplateAnnotator.attributeKey }?.value }
         XCTAssertEqual(ids.count, 3)
         XCTAssertNotNil(ids[0])

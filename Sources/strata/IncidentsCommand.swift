@@ -1,0 +1,312 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import StrataAgent
+import StrataCore
+import StrataDiagnosis
+
+/// `strata incidents`: the incidents a collector's continuous diagnosis opened
+/// (docs/API.md, "Incident endpoints", docs/DIAGNOSIS.md "Continuous mode").
+struct IncidentsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "incidents",
+        abstract: "List the incidents continuous diagnosis opened, or show one with its report.",
+        discussion: """
+            Reads /api/v1/incidents of a collector running with a diagnosis: section in its
+            configuration (docs/DIAGNOSIS.md, "Continuous mode").
+
+            Examples:
+              strata incidents --collector http://collector:4180 --state open
+              strata incidents show inc-20261121T100500Z-3 --collector http://collector:4180
+            """,
+        subcommands: [IncidentsListCommand.self, IncidentsShowCommand.self],
+        defaultSubcommand: IncidentsListCommand.self)
+}
+
+/// A failure talking to the collector (not a usage error: no usage text is printed for it).
+struct IncidentsError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+struct CollectorClientOptions: ParsableArguments {
+    @Option(name: .long, help: "Collector base URL.")
+    var collector = "http://127.0.0.1:4180"
+
+    @Option(name: .long, help: "File holding the bearer token (or set STRATA_TOKEN).")
+    var tokenFile: String?
+
+    func token() throws -> String? {
+        if let tokenFile {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+                throw ValidationError("cannot read --token-file \(tokenFile)")
+            }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return ProcessInfo.processInfo.environment["STRATA_TOKEN"]
+    }
+
+    /// GETs `path` (with its query) and returns the body of a 200; any other answer becomes an
+    /// error quoting the collector's `{code, message}`.
+    func get(_ path: String) async throws -> Data {
+        let base = collector.hasSuffix("/") ? String(collector.dropLast()) : collector
+        guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
+            throw ValidationError("--collector must be an http:// or https:// URL, found '\(collector)'")
+        }
+        var request = HTTPClientRequest(url: base + path)
+        if let token = try token(), !token.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        } catch {
+            throw IncidentsError("cannot reach the collector at \(base) (--collector): \(error)")
+        }
+        let data = Data(buffer: try await response.body.collect(upTo: 256 << 20))
+        guard response.status.code == 200 else {
+            let failure = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+            let code = failure?["code"] as? String ?? "http_\(response.status.code)"
+            let message = failure?["message"] as? String ?? String(decoding: data.prefix(300), as: UTF8.self)
+            throw IncidentsError("collector answered \(response.status.code) \(code): \(message)")
+        }
+        return data
+    }
+}
+
+struct IncidentsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List incidents, newest first (the default subcommand).")
+
+    @OptionGroup var client: CollectorClientOptions
+
+    @Option(name: .long, help: "open, resolved or all.")
+    var state = "all"
+
+    @Option(name: .long, help: "At most this many (1-1000).")
+    var limit = 100
+
+    @Option(name: [.customShort("o"), .long], help: "text or json.")
+    var format = "text"
+
+    func validate() throws {
+        guard ["open", "resolved", "all"].contains(state) else { throw ValidationError("--state must be open, resolved or all, found '\(state)'") }
+        guard ["text", "json"].contains(format) else { throw ValidationError("-o must be text or json, found '\(format)'") }
+        guard (1...IncidentAPI.maxLimit).contains(limit) else { throw ValidationError("--limit must be from 1 to \(IncidentAPI.maxLimit)") }
+    }
+
+    func run() async throws {
+        let data = try await client.get("/api/v1/incidents?state=\(state)&limit=\(limit)")
+        if format == "json" {
+            FileHandle.standardOutput.write(data)
+            return
+        }
+        let list: IncidentAPI.ListBody
+        do {
+            list = try IncidentAPI.decodeList(data)
+        } catch {
+            throw IncidentsError("the collector's incident list could not be read: \(error)")
+        }
+        FileHandle.standardOutput.write(Data(IncidentTable.render(list).utf8))
+    }
+}
+
+struct IncidentsShowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show one incident: its state, history and current report (Markdown by default).")
+
+    @Argument(help: "The incident id, as `strata incidents` lists it.")
+    var id: String
+
+    @OptionGroup var client: CollectorClientOptions
+
+    @Option(name: [.customShort("o"), .long], help: "md, json or html (html: the report page alone).")
+    var format = "md"
+
+    func validate() throws {
+        guard ["md", "json", "html"].contains(format) else { throw ValidationError("-o must be md, json or html, found '\(format)'") }
+        guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw ValidationError("'\(id)' is not an incident id (letters, digits, - and _)")
+        }
+    }
+
+    func run() async throws {
+        let data = try await client.get("/api/v1/incidents/\(id)")
+        if format == "json" {
+            FileHandle.standardOutput.write(data)
+            return
+        }
+        let detail: IncidentDetail
+        do {
+            detail = try IncidentAPI.decodeDetail(data)
+        } catch {
+            throw IncidentsError("the collector's answer for \(id) could not be read: \(error)")
+        }
+        let text = format == "html" ? detail.report.html() : IncidentTable.markdown(detail)
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}
+
+/// Text renderings of the incident API's answers.
+enum IncidentTable {
+    static func time(_ value: IncidentTime?) -> String {
+        guard let value else { return "-" }
+        return String(value.text.prefix(19)) + "Z"
+    }
+
+    static func render(_ list: IncidentAPI.ListBody) -> String {
+        guard !list.incidents.isEmpty else { return "no incidents\n" }
+        var rows = [["ID", "STATE", "SEVERITY", "OPENED", "UPDATED", "TOP SUSPECT", "SCORE"]]
+        for incident in list.incidents {
+            rows.append([
+                incident.id, incident.state.rawValue, incident.severity.rawValue, time(incident.openedAt), time(incident.updatedAt),
+                incident.topSuspect?.name ?? "-", incident.topSuspect.map { String(format: "%.1f", $0.score) } ?? "-",
+            ])
+        }
+        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var out = rows.map { row in
+            row.enumerated().map { column, cell in
+                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+        if list.count > list.incidents.count { out += "(\(list.incidents.count) of \(list.count); raise --limit for more)\n" }
+        return out
+    }
+
+    static func markdown(_ detail: IncidentDetail) -> String {
+        let incident = detail.incident
+        var out = "# Incident \(incident.id)\n\n"
+        out += "- state: \(incident.state.rawValue) (version \(incident.version)), severity \(incident.severity.rawValue)\n"
+        out += "- opened \(time(incident.openedAt)), updated \(time(incident.updatedAt))"
+        if let resolved = incident.resolvedAt { out += ", resolved \(time(resolved))" }
+        out += "\n- anomalous from \(time(incident.start)) to \(incident.end.map { time($0) } ?? "now")\n"
+        if let top = incident.topSuspect { out += "- top suspect: \(top.name) (score \(String(format: "%.1f", top.score)))\n" }
+        if incident.pendingNotifications > 0 { out += "- notifications pending: \(incident.pendingNotifications)\n" }
+        for failed in detail.failedNotifications {
+            out += "- notification \(failed.key) to \(failed.webhook) failed after \(failed.attempts) attempt(s): \(Escape.markdownText(failed.error ?? "unknown"))\n"
+        }
+        out += "\n## History\n\n| version | event | at | severity | top suspect | reason |\n|---|---|---|---|---|---|\n"
+        for entry in detail.history {
+            out += "| \(entry.version) | \(entry.event.rawValue) | \(time(entry.at)) | \(entry.severity.rawValue) | "
+                + "\(Escape.markdownText(entry.topSuspect?.name ?? "-")) | \(Escape.markdownText(entry.reason)) |\n"
+        }
+        if !detail.anomalies.isEmpty {
+            out += "\n## Current anomalies\n\n"
+            for anomaly in detail.anomalies {
+                let name = anomaly.namespace.isEmpty ? anomaly.workload : "\(anomaly.namespace)/\(anomaly.workload)"
+                out += "- \(Escape.markdownText(name)): \(anomaly.reasons.map(Escape.markdownText).joined(separator: "; "))\n"
+            }
+        }
+        out += "\n## Report (\(time(detail.reportAt)))\n\n"
+        // The report's own Markdown starts with a level-1 title; nest it under this section.
+        let report = detail.report.markdown()
+        out += report.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("#") ? "#" + $0 : String($0) }
+            .joined(separator: "\n")
+        return out.hasSuffix("\n") ? out : out + "\n"
+    }
+}
+
+/// The `diagnosis:` section of the collector's configuration (pipelines/collector.yaml,
+/// docs/DIAGNOSIS.md "Continuous mode"). Here because this helper owns only this file of the
+/// command line; it belongs beside `StorageSettings` in CollectorCommand.swift.
+enum DiagnosisSettings {
+    /// nil when the section is absent or `enabled: false`. Every error names the full key.
+    static func continuous(_ tree: ConfigTree) throws -> ContinuousConfiguration? {
+        let section = tree.section("diagnosis")
+        guard section.exists else { return nil }
+        guard try section.bool("enabled", default: true) else {
+            try section.rejectUnknownKeysAfterReadingAll()
+            return nil
+        }
+        var configuration = ContinuousConfiguration()
+        let day = Duration.seconds(86400)
+        func nanos(_ key: String, _ fallback: Int64, _ range: ClosedRange<Duration>, in section: ConfigSection) throws -> Int64 {
+            let value = try section.duration(key, default: .nanoseconds(fallback), range: range)
+            let (seconds, attoseconds) = value.components
+            return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        }
+        configuration.window = try nanos("window", configuration.window, .seconds(20)...day, in: section)
+        configuration.baseline = try nanos("baseline", configuration.baseline, .seconds(20)...(.seconds(7 * 86400)), in: section)
+        configuration.bucket = try nanos("bucket", configuration.bucket, .milliseconds(100)...(.seconds(3600)), in: section)
+        configuration.evaluateEvery = try nanos("evaluate_every", configuration.evaluateEvery, .seconds(1)...(.seconds(3600)), in: section)
+        configuration.openAfter = try nanos("open_after", configuration.openAfter, .zero...day, in: section)
+        configuration.quietPeriod = try nanos("quiet_period", configuration.quietPeriod, .seconds(1)...day, in: section)
+        configuration.minimumBaseline = try nanos("minimum_baseline", configuration.minimumBaseline, .zero...(.seconds(7 * 86400)), in: section)
+        configuration.updateInterval = try nanos("update_interval", configuration.updateInterval, .zero...day, in: section)
+        configuration.keepResolved = try nanos("keep_resolved", configuration.keepResolved, .seconds(60)...(.seconds(3650 * 86400)), in: section)
+        configuration.maxResolved = try section.integer("max_resolved", default: configuration.maxResolved, range: 1...1_000_000)
+        configuration.maxWorkloads = try section.integer("max_workloads", default: configuration.maxWorkloads, range: 2...1_000_000)
+        configuration.criticalScore = try number(section, "critical_score", default: configuration.criticalScore, range: 0...1000)
+        configuration.diagnosis.maxSuspects = try section.integer("max_suspects", default: configuration.diagnosis.maxSuspects, range: 1...100)
+        configuration.externalURL = try section.string("external_url")
+
+        let detection = section.section("detection")
+        configuration.detection.errorSurprise = try number(
+            detection, "error_surprise", default: configuration.detection.errorSurprise, range: 1...30, prefix: "diagnosis.detection")
+        configuration.detection.minimumErrors = try detection.integer("minimum_errors", default: configuration.detection.minimumErrors, range: 1...1_000_000)
+        configuration.detection.shapeSurprise = try number(
+            detection, "message_surprise", default: configuration.detection.shapeSurprise, range: 1...30, prefix: "diagnosis.detection")
+        configuration.detection.minimumShapeCount = try detection.integer(
+            "minimum_message_count", default: configuration.detection.minimumShapeCount, range: 1...1_000_000)
+
+        for (index, entry) in try section.sections("webhooks").enumerated() {
+            let path = "diagnosis.webhooks[\(index)]"
+            guard let url = try entry.string("url"), !url.isEmpty else {
+                throw ConfigurationError(key: "\(path).url", reason: "required: where to POST notifications (http:// or https://)")
+            }
+            let kind = try entry.choice("kind", default: WebhookKind.json)
+            guard let secretFile = try entry.string("secret_file"), !secretFile.isEmpty else {
+                throw ConfigurationError(key: "\(path).secret_file", reason: "required: a file holding the HMAC-SHA256 key requests are signed with")
+            }
+            guard let secretText = try? String(contentsOfFile: secretFile, encoding: .utf8) else {
+                throw ConfigurationError(key: "\(path).secret_file", reason: "cannot read \(secretFile)")
+            }
+            let secret = secretText.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !secret.isEmpty else { throw ConfigurationError(key: "\(path).secret_file", reason: "\(secretFile) is empty") }
+            var webhook = WebhookConfiguration(
+                name: try entry.string("name", default: "\(kind.rawValue)-\(index + 1)"), url: url, kind: kind, secret: Array(secret.utf8))
+            webhook.timeout = try nanos("timeout", webhook.timeout, .milliseconds(100)...(.seconds(300)), in: entry)
+            webhook.maxAttempts = try entry.integer("max_attempts", default: webhook.maxAttempts, range: 1...1000)
+            webhook.initialBackoff = try nanos("initial_backoff", webhook.initialBackoff, .milliseconds(10)...(.seconds(3600)), in: entry)
+            webhook.maxBackoff = try nanos("max_backoff", webhook.maxBackoff, .milliseconds(10)...day, in: entry)
+            for header in try entry.strings("headers") ?? [] {
+                guard let colon = header.firstIndex(of: ":"), colon != header.startIndex else {
+                    throw ConfigurationError(key: "\(path).headers", reason: "expected 'Name: value', found '\(header)'")
+                }
+                webhook.headers[String(header[..<colon])] = header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+            configuration.webhooks.append(webhook)
+        }
+        try section.rejectUnknownKeys()
+        do {
+            try configuration.validate()
+        } catch {
+            throw ConfigurationError(key: "diagnosis", reason: "\(error)")
+        }
+        return configuration
+    }
+
+    static func number(
+        _ section: ConfigSection, _ key: String, default fallback: Double, range: ClosedRange<Double>, prefix: String = "diagnosis"
+    ) throws -> Double {
+        guard let text = try section.string(key) else { return fallback }
+        guard let value = Double(text), range.contains(value) else {
+            throw ConfigurationError(key: "\(prefix).\(key)", reason: "expected a number from \(range.lowerBound) to \(range.upperBound), found '\(text)'")
+        }
+        return value
+    }
+}
+
+extension ConfigSection {
+    /// With `enabled: false` the other keys are not read, but a typo among them should still
+    /// not pass silently.
+    fileprivate func rejectUnknownKeysAfterReadingAll() throws {
+        for key in [
+            "window", "baseline", "bucket", "evaluate_every", "open_after", "quiet_period", "minimum_baseline", "update_interval",
+            "keep_resolved", "max_resolved", "max_workloads", "critical_score", "max_suspects", "external_url", "detection", "webhooks",
+        ] {
+            _ = section(key)
+        }
+        try rejectUnknownKeys()
+    }
+}
