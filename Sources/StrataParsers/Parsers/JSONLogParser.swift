@@ -136,6 +136,14 @@ struct JSONObjectScanner {
     }
 
     /// At `[` or `{` (beyond the flattening depth): skips to after the matching bracket.
+    /// The end of the JSON literal `true`, `false` or `null` at `start`, or nil.
+    func literalEnd(at start: Int) -> Int? {
+        if b.hasLiteral("true", at: start) { return start + 4 }
+        if b.hasLiteral("false", at: start) { return start + 5 }
+        if b.hasLiteral("null", at: start) { return start + 4 }
+        return nil
+    }
+
     mutating func skipComposite() -> Bool {
         var depth = 0
         while i < n {
@@ -232,21 +240,9 @@ struct JSONObjectScanner {
                 key.kind = .raw
                 key.valueStart = valueStart
                 key.valueEnd = i
-            case UInt8(ascii: "t"):
-                guard b.hasLiteral("true", at: i) else { return false }
-                i += 4
-                key.kind = .literal
-                key.valueStart = valueStart
-                key.valueEnd = i
-            case UInt8(ascii: "f"):
-                guard b.hasLiteral("false", at: i) else { return false }
-                i += 5
-                key.kind = .literal
-                key.valueStart = valueStart
-                key.valueEnd = i
-            case UInt8(ascii: "n"):
-                guard b.hasLiteral("null", at: i) else { return false }
-                i += 4
+            case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+                guard let end = literalEnd(at: i) else { return false }
+                i = end
                 key.kind = .literal
                 key.valueStart = valueStart
                 key.valueEnd = i
