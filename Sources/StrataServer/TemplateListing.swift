@@ -53,7 +53,9 @@ public struct TemplateListing: Sendable {
         return TemplateListing(entries: entries, withoutTemplate: withoutTemplate)
     }
 
-    public func json() -> [UInt8] {
+    /// `tookMs` nil leaves `took_ms` out (a local listing); the API writes 0 and the route
+    /// patches in the real figure, as for every query answer.
+    public func json(tookMs: Double? = nil) -> [UInt8] {
         var json = JSONWriter()
         json.raw("{\"templates\":[")
         for (index, entry) in entries.enumerated() {
@@ -74,6 +76,10 @@ public struct TemplateListing: Sendable {
         }
         json.raw("],\"without_template\":")
         json.integer(withoutTemplate)
+        if let tookMs {
+            json.raw(",\"took_ms\":")
+            json.rawString(String(format: "%.3f", tookMs))
+        }
         json.raw("}\n")
         return json.bytes
     }
@@ -88,7 +94,7 @@ extension QueryRoutes {
             let listing = try TemplateListing.list(
                 engine: QueryEngine(snapshot: store.snapshot()), miner: miner, query: common.node,
                 range: common.range, limit: limit, deadline: common.deadline)
-            return listing.json()
+            return listing.json(tookMs: 0)
         }
     }
 }

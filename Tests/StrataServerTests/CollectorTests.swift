@@ -185,6 +185,7 @@ extension CollectorTests {
         XCTAssertEqual(listing.first?["id"]?.string, ids[0] ?? "")
         XCTAssertEqual(listing.first?["template"]?.string, "Connection to <*> refused", body)
         XCTAssertEqual(listing.first?["sample"]?.string, "Connection to 10.0.0.9:5432 refused", body)
+        XCTAssertNotNil(try JSONValue.parse(body)["took_ms"]?.number, body)
 
         let query = "template:" + (ids[0] ?? "")
         let counted = try await get(url + "/api/v1/query?count=true&q=" + query)
