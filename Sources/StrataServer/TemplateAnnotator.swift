@@ -3,6 +3,7 @@ import Logging
 import StrataCore
 import StrataQuery
 import StrataTemplates
+import Synchronization
 
 /// Gives every record the id of its message template before it is stored, so `template:<id>`
 /// is an ordinary field term and `count by template` an ordinary grouping.
@@ -18,6 +19,8 @@ public final class TemplateAnnotator: Sendable {
     public let miner: TemplateMiner
     private let stateURL: URL
     private let logger: Logger
+    /// Whether messages were mined since the last save: an idle collector rewrites nothing.
+    private let changed = Mutex(false)
 
     public init(dataDirectory: String, logger: Logger) {
         stateURL = URL(fileURLWithPath: dataDirectory).appendingPathComponent("templates.json")
@@ -39,6 +42,8 @@ public final class TemplateAnnotator: Sendable {
 
     /// Mines the first line of each body: frames of a stack trace are not the message.
     public func annotate(_ records: inout [LogRecord]) {
+        guard !records.isEmpty else { return }
+        changed.withLock { $0 = true }
         for index in records.indices {
             let id = records[index].body.utf8.withContiguousStorageIfAvailable { bytes in
                 miner.add(utf8: Self.firstLine(bytes)).id
@@ -53,14 +58,15 @@ public final class TemplateAnnotator: Sendable {
         return UnsafeBufferPointer(rebasing: bytes[..<newline])
     }
 
-    /// Writes the state atomically; failures are logged, never fatal (ids do not depend on it).
+    /// Writes the state atomically when messages were mined since the last save; failures are
+    /// logged, never fatal (ids do not depend on it), and the next save tries again.
     public func save() {
+        guard changed.withLock({ value in defer { value = false }; return value }) else { return }
         do {
             try miner.save(to: stateURL)
         } catch {
+            changed.withLock { $0 = true }
             logger.error("could not save template state", metadata: ["path": "\(stateURL.path)", "error": "\(error)"])
         }
     }
-
-    public func summaries() -> [TemplateSummary] { miner.templates }
 }
