@@ -39,10 +39,14 @@ func freeLoopbackPort() throws -> Int {
 func threadedRequest(method: String, url: String, headers: [String: String] = [:], body: [UInt8] = []) async throws -> (Int, String) {
     guard let parsed = URL(string: url), let port = parsed.port else { throw CrashTestError("bad URL \(url)") }
     let target = parsed.query.map { parsed.path + "?" + $0 } ?? parsed.path
-    return try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result { try blockingRequest(method: method, port: port, target: target, headers: headers, body: body) })
-        }
+    return try await onOwnThread { try blockingRequest(method: method, port: port, target: target, headers: headers, body: body) }
+}
+
+/// Runs blocking work on a thread of its own and awaits its result, leaving the threads of the
+/// cooperative pool to the in-process collector.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
     }
 }
 

@@ -232,39 +232,31 @@ final class EventStream: @unchecked Sendable {
     /// `nextRecord` on a thread of its own: blocking a thread of the (two-thread) cooperative
     /// pool while other suites run would starve the collector that has to send the event.
     func awaitRecord(timeout: Double) async throws -> ServerSentEvents.Event? {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try self.nextRecord(timeout: timeout) }) }
-        }
+        try await onOwnThread { try self.nextRecord(timeout: timeout) }
     }
 
     /// Waits for the collector's `: following` comment: records stored before the
     /// subscription are not the stream's to deliver, so a test must not store any before it.
     func awaitFollowing(timeout: Double) async throws -> Bool {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result {
-                    let deadline = Date().addingTimeInterval(timeout)
-                    var seen: [UInt8] = []
-                    while deadline.timeIntervalSinceNow > 0 {
-                        var poller = pollfd(fd: self.fd, events: Int16(POLLIN), revents: 0)
-                        guard poll(&poller, 1, Int32(deadline.timeIntervalSinceNow * 1000)) > 0 else { return false }
-                        var buffer = [UInt8](repeating: 0, count: 4096)
-                        let n = recv(self.fd, &buffer, buffer.count, 0)
-                        if n <= 0 { return false }
-                        seen += buffer[0..<n]
-                        if String(decoding: seen, as: UTF8.self).contains(": following") { return true }
-                    }
-                    return false
-                })
+        try await onOwnThread {
+            let deadline = Date().addingTimeInterval(timeout)
+            var seen: [UInt8] = []
+            while deadline.timeIntervalSinceNow > 0 {
+                var poller = pollfd(fd: self.fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&poller, 1, Int32(deadline.timeIntervalSinceNow * 1000)) > 0 else { return false }
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let n = recv(self.fd, &buffer, buffer.count, 0)
+                if n <= 0 { return false }
+                seen += buffer[0..<n]
+                if String(decoding: seen, as: UTF8.self).contains(": following") { return true }
             }
+            return false
         }
     }
 
     /// `next` on a thread of its own, as `awaitRecord`.
     func awaitEvent(timeout: Double) async throws -> ServerSentEvents.Event? {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try self.next(timeout: timeout) }) }
-        }
+        try await onOwnThread { try self.next(timeout: timeout) }
     }
 
     /// The next event carrying a record.
