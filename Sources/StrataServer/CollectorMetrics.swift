@@ -18,6 +18,7 @@ final class CollectorMetrics: Sendable {
     let quarantined: Gauge
     let segmentRecords: Gauge
     let partitions: Gauge
+    let diskAvailable: Gauge
     /// Store counters are cumulative values read at each scrape; the Prometheus counters are
     /// advanced by the difference to the last scrape.
     private let storeCounters: [(read: @Sendable (MaintenanceCounters) -> Int64, counter: Counter)]
@@ -45,6 +46,7 @@ final class CollectorMetrics: Sendable {
         quarantined = gauge("segments_quarantined", "", "Segments moved aside because they failed their checks.")
         segmentRecords = gauge("segment_records", "", "Records in live segments.")
         partitions = gauge("partitions", "", "Hour partitions with live segments.")
+        diskAvailable = gauge("disk_available", "bytes", "Free bytes on the data directory's file system; ingest stops below storage.min_free_disk.")
         func labelled(_ name: String, _ help: String, _ label: String, _ value: String) -> Counter {
             registry.makeCounter(
                 descriptor: .init(namespace: "strata", subsystem: "collector", metricName: name, unitName: "total", helpText: help),
@@ -98,6 +100,7 @@ final class CollectorMetrics: Sendable {
         quarantined.set(Int64(statistics.quarantined))
         segmentRecords.set(Int64(statistics.segmentRecords))
         partitions.set(Int64(statistics.partitions))
+        if let available = statistics.availableDiskBytes { diskAvailable.set(available) }
         lastValues.withLock { last in
             for (index, entry) in storeCounters.enumerated() {
                 let value = entry.read(statistics.maintenance)

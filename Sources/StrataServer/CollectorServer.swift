@@ -10,6 +10,7 @@ import StrataDiagnosis
 import StrataParsers
 import StrataQuery
 import StrataStore
+import Synchronization
 
 public struct CollectorConfiguration: Sendable {
     public var dataDirectory: String
@@ -46,6 +47,8 @@ public final class CollectorServer: Service {
     private let logger: Logger
     private let metrics: CollectorMetrics
     private let dataDirectoryLock: DataDirectoryLock
+    /// Whether the last batch was refused for disk space: logged once per episode, not per batch.
+    private let refusingForDisk = Mutex(false)
     /// Set once the server listens; tests bind port 0 and read the real port here.
     public let boundPort = AsyncStream<Int>.makeStream()
 
@@ -195,12 +198,24 @@ public final class CollectorServer: Service {
             var response = Self.error(429, "head_full", full.description)
             response.headers[.retryAfter] = "1"
             return response
+        } catch let full as DiskFullError {
+            metrics.rejected(reason: "disk_full")
+            if refusingForDisk.withLock({ refusing in defer { refusing = true }; return !refusing }) {
+                logger.warning("refusing ingest until space is freed: \(full)")
+            }
+            var response = Self.error(503, "disk_full", full.description)
+            // Space comes back when retention or compaction runs (every few seconds to minutes).
+            response.headers[.retryAfter] = "30"
+            return response
         } catch {
             metrics.rejected(reason: "storage_error")
             logger.error("ingest failed: \(error)")
             var response = Self.error(503, "storage_error", "the store could not make the batch durable: \(error)")
             response.headers[.retryAfter] = "5"
             return response
+        }
+        if refusingForDisk.withLock({ refusing in defer { refusing = false }; return refusing }) {
+            logger.notice("disk space is available again; ingest resumed")
         }
         var json = JSONWriter()
         json.raw("{\"batch_id\":")

@@ -113,6 +113,10 @@ enum StorageSettings {
                 key: "storage.head_limit",
                 reason: "must be at least storage.head_flush_size (\(ByteSize.format(store.headFlushBytes))), found \(ByteSize.format(store.headLimitBytes))")
         }
+        if let budget = try storage.string("disk_budget"), budget.lowercased() != "unlimited" {
+            store.diskBudgetBytes = Int64(try storage.bytes("disk_budget", default: 0, range: (16 << 20)...(1 << 60)))
+        }
+        store.minFreeDiskBytes = Int64(try storage.bytes("min_free_disk", default: Int(store.minFreeDiskBytes), range: 0...(1 << 50)))
         let compaction = storage.section("compaction")
         store.compaction.enabled = try compaction.bool("enabled", default: store.compaction.enabled)
         configuration.compactionInterval = try compaction.duration(
@@ -153,6 +157,11 @@ enum StorageSettings {
             overrides[namespace] = age.nanosecondsValue
         }
         store.namespaceRetentionNanos = overrides
+        if store.retentionBytes != .max, store.diskBudgetBytes != .max, store.retentionBytes >= store.diskBudgetBytes {
+            throw ConfigurationError(
+                key: "retention.max_size",
+                reason: "must be below storage.disk_budget (\(ByteSize.format(Int(store.diskBudgetBytes)))) so that retention frees space before ingest stops, found \(ByteSize.format(Int(store.retentionBytes)))")
+        }
         try storage.rejectUnknownKeys()
         try retention.rejectUnknownKeys()
         configuration.store = store

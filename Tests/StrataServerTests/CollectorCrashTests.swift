@@ -98,6 +98,8 @@ import Testing
             ("storage:\n  compaction:\n    min_inputs: 1\n", "storage.compaction.min_inputs"),
             ("retention:\n  namespaces:\n    - {namespace: a, max_age: soon}\n", "retention.namespaces[0].max_age"),
             ("retention:\n  max_size: lots\n", "retention.max_size"),
+            ("storage:\n  disk_budget: 10GiB\nretention:\n  max_size: 10GiB\n", "retention.max_size"),
+            ("storage:\n  min_free_disk: -1\n", "storage.min_free_disk"),
         ] {
             let child = try CollectorChild(config: yaml)
             do {

@@ -87,6 +87,26 @@ final class CollectorTests: XCTestCase {
         XCTAssertEqual(try storedBodies(server), ["a", "b"])
     }
 
+    func testAFullDiskBudgetAnswers503AndKeepsWhatWasAcknowledged() async throws {
+        let (server, url, task) = try await startCollector { $0.store.diskBudgetBytes = 16 << 10 }
+        defer { task.cancel() }
+        let headers = ["Content-Type": WireFormat.contentType]
+        // Random UUIDs barely compress: each batch takes about 10 KiB of write-ahead log.
+        let first = try frame((0..<400).map { "kept \($0) \(UUID().uuidString)" })
+        let accepted = try await post(url, body: first, headers: headers)
+        XCTAssertEqual(accepted.0, 200, accepted.1)
+        let refused = try await post(url, body: try frame((0..<400).map { "refused \($0) \(UUID().uuidString)" }), headers: headers)
+        XCTAssertEqual(refused.0, 503)
+        XCTAssertTrue(refused.1.contains("\"code\":\"disk_full\""), refused.1)
+        XCTAssertTrue(refused.1.contains("storage.disk_budget"), refused.1)
+        let retried = try await post(url, body: first, headers: headers)
+        XCTAssertEqual(retried.0, 200, "a retry of an acknowledged batch is still acknowledged")
+        XCTAssertEqual(try storedBodies(server).count, 400)
+        let metrics = try await get(url + "/metrics")
+        XCTAssertTrue(metrics.1.contains("strata_collector_batches_rejected_total{reason=\"disk_full\"} 1"), metrics.1)
+        XCTAssertTrue(metrics.1.contains("strata_collector_disk_available_bytes"), metrics.1)
+    }
+
     func testAuthLimitsAndMalformedBatchesStoreNothing() async throws {
         let (server, url, task) = try await startCollector(tokens: ["s3cret"]) { $0.maxBodyBytes = 4096 }
         defer { task.cancel() }

@@ -434,3 +434,68 @@ final class ScratchStore {
         #expect(tiny.snapshot().segments.map(\.info.minTime) == [segments[3].info.minTime], "the newest hour is kept")
     }
 }
+
+@Suite struct DiskBudgetTests {
+    /// Refusing at the budget keeps what was acknowledged; space freed by retention lets ingest
+    /// resume; a retried batch that was stored before is still acknowledged while refusing.
+    @Test func ingestStopsAtTheBudgetAndResumesOnceRetentionFreesSpace() throws {
+        let scratch = ScratchStore()
+        let old = ScratchStore.base - 2 * ScratchStore.hour
+        let retriedID = BatchID.random()
+        do {
+            let store = try scratch.open(ScratchStore.options { $0.minFreeDiskBytes = 0 })
+            _ = try store.ingest(batchID: retriedID, records: ScratchStore.records(0..<3000, at: old))
+            try store.flush()
+            _ = try store.ingest(batchID: nil, records: ScratchStore.records(3000..<6000))
+            try store.flush()
+        }
+        let oldPartitionBytes = try ScratchStore.segmentBytes(scratch, hour: old)
+        let used = try scratch.open(ScratchStore.options { $0.minFreeDiskBytes = 0 }).statistics.segmentBytes
+        let store = try scratch.open(ScratchStore.options {
+            $0.minFreeDiskBytes = 0
+            $0.diskBudgetBytes = used + 64
+            $0.retentionBytes = used - oldPartitionBytes  // retention drops the old hour, keeps the new one
+        })
+        let refused = #expect(throws: DiskFullError.self) {
+            try store.ingest(batchID: nil, records: ScratchStore.records(6000..<6100))
+        }
+        #expect(refused?.limit == .budget(used: used, budget: used + 64))
+        #expect(refused?.description.contains("storage.disk_budget") == true)
+        #expect(try ScratchStore.bodies(store).count == 6000, "nothing acknowledged was given up to make room")
+        #expect(try store.ingest(batchID: retriedID, records: ScratchStore.records(0..<3000, at: old)) == .duplicate)
+
+        try store.applyRetention(now: ScratchStore.base)
+        #expect(store.statistics.segmentBytes < used)
+        #expect(try store.ingest(batchID: nil, records: ScratchStore.records(6000..<6100)) == .stored(records: 100, tooOld: 0))
+        #expect(try ScratchStore.bodies(store).count == 3100)
+    }
+
+    @Test func ingestStopsWhileTheFileSystemIsBelowItsFreeSpaceReserve() throws {
+        let scratch = ScratchStore()
+        let store = try scratch.open(ScratchStore.options { $0.minFreeDiskBytes = 0 })
+        let storedID = BatchID.random()
+        _ = try store.ingest(batchID: storedID, records: ScratchStore.records(0..<10))
+        let available = try #require(store.statistics.availableDiskBytes)
+        let starved = try scratch.open(ScratchStore.options { $0.minFreeDiskBytes = available * 2 })
+        let refused = #expect(throws: DiskFullError.self) {
+            try starved.ingest(batchID: nil, records: ScratchStore.records(10..<20))
+        }
+        guard case .freeSpace(_, let reserve) = refused?.limit else {
+            Issue.record("expected the free-space reserve to refuse, got \(String(describing: refused))")
+            return
+        }
+        #expect(reserve == available * 2)
+        #expect(try starved.ingest(batchID: storedID, records: ScratchStore.records(0..<10)) == .duplicate)
+        #expect(try ScratchStore.bodies(starved).count == 10)
+    }
+}
+
+extension ScratchStore {
+    /// Bytes of the live segments of the partition holding `hour`.
+    static func segmentBytes(_ scratch: ScratchStore, hour: Int64) throws -> Int64 {
+        let prefix = "segments/" + RFC3339.format(nanos: LogStore.partition(of: hour)).prefix(13).replacingOccurrences(of: ":", with: "")
+        return scratch.segmentFiles().filter { $0.hasPrefix(prefix) }.reduce(0) {
+            $0 + ((try? FileManager.default.attributesOfItem(atPath: scratch.directory + "/" + $1)[.size] as? Int).map(Int64.init) ?? 0)
+        }
+    }
+}

@@ -20,6 +20,39 @@ public struct StoreFullError: Error, CustomStringConvertible {
     }
 }
 
+/// Ingest refused because the disk budget or the file system's free-space reserve is used up.
+public struct DiskFullError: Error, CustomStringConvertible {
+    public enum Limit: Sendable, Equatable {
+        /// Segments + write-ahead log would pass `StoreOptions.diskBudgetBytes`.
+        case budget(used: Int64, budget: Int64)
+        /// The file system has less than `StoreOptions.minFreeDiskBytes` available.
+        case freeSpace(available: Int64, reserve: Int64)
+    }
+    public var limit: Limit
+    public var description: String {
+        switch limit {
+        case .budget(let used, let budget):
+            "the data directory holds \(Self.readable(used)) of its \(Self.readable(budget)) disk budget; "
+                + "retry later, or raise storage.disk_budget or lower retention.max_size / retention.max_age"
+        case .freeSpace(let available, let reserve):
+            "the file system holding the data directory has \(Self.readable(available)) free, less than the "
+                + "\(Self.readable(reserve)) reserve (storage.min_free_disk); retry later, or free space on it"
+        }
+    }
+
+    /// "1.5 GiB": exact byte counts of a few gigabytes are unreadable in an error message.
+    static func readable(_ bytes: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(bytes) B" : "\(String(format: "%.1f", value)) \(units[unit])"
+    }
+}
+
 /// The collector's store: a write-ahead log, an in-memory head that is searchable at once, and
 /// immutable segments partitioned by hour, listed in an atomically replaced manifest.
 ///
@@ -70,6 +103,8 @@ public final class LogStore: @unchecked Sendable {
         public var headRecords: Int
         public var headBytes: Int
         public var walBytes: Int64
+        /// Free space on the data directory's file system (nil when it cannot be read).
+        public var availableDiskBytes: Int64?
         /// Segments on record in the manifest's quarantine list.
         public var quarantined: Int
         /// Live segments per hour partition (start of the hour, ns) — how much compaction has left.
@@ -214,7 +249,7 @@ public final class LogStore: @unchecked Sendable {
         let frame = try encoder.encode(id: id, codec: .zstd, level: 1)
         let bytes = Self.accountedBytes(kept)
         let headBytes: Int? = try ingestLock.withLock { _ in
-            if try admissionRefused(id) { return nil }
+            if try admissionRefused(id, adding: frame.count) { return nil }
             // Searches and the flusher go on during the fsync: the state lock is not held.
             let sequence = try wal.append([frame])[0]
             FaultInjection.check("ingest.after_wal")
@@ -230,16 +265,33 @@ public final class LogStore: @unchecked Sendable {
         return .stored(records: kept.count, tooOld: records.count - kept.count)
     }
 
-    /// True for a known batch id; throws when the head is full.
-    private func admissionRefused(_ id: BatchID) throws -> Bool {
-        try state.withLock { state in
+    /// True for a known batch id; throws when the head is full or the disk budget is used up.
+    private func admissionRefused(_ id: BatchID, adding frameBytes: Int = 0) throws -> Bool {
+        let segmentBytes: Int64? = try state.withLock { state in
             if state.recent.contains(id) { return true }
             if state.headBytes >= options.headLimitBytes {
                 flushWanted.signal()
                 throw StoreFullError(headBytes: state.headBytes)
             }
             return false
+        } ? nil : (options.diskBudgetBytes == .max ? 0 : liveSegmentBytes)
+        guard let segmentBytes else { return true }
+        if options.diskBudgetBytes != .max {
+            let used = segmentBytes + wal.totalBytes
+            if used + Int64(frameBytes) > options.diskBudgetBytes {
+                throw DiskFullError(limit: .budget(used: used, budget: options.diskBudgetBytes))
+            }
         }
+        if options.minFreeDiskBytes > 0, let available = StoreFiles.availableBytes(onFileSystemOf: directory),
+            available - Int64(frameBytes) < options.minFreeDiskBytes
+        {
+            throw DiskFullError(limit: .freeSpace(available: available, reserve: options.minFreeDiskBytes))
+        }
+        return false
+    }
+
+    private var liveSegmentBytes: Int64 {
+        state.withLock { $0.manifest.segments.reduce(0) { $0 + Int64($1.info.bytes) } }
     }
 
     /// Whether the head has passed the flush threshold.
@@ -392,12 +444,13 @@ public final class LogStore: @unchecked Sendable {
 
     public var statistics: Statistics {
         let walBytes = wal.totalBytes
+        let availableDiskBytes = StoreFiles.availableBytes(onFileSystemOf: directory)
         return state.withLock { state in
             Statistics(
                 segments: state.manifest.segments.count,
                 segmentBytes: state.manifest.segments.reduce(0) { $0 + Int64($1.info.bytes) },
                 headRecords: state.head.reduce(0) { $0 + $1.records.count }, headBytes: state.headBytes,
-                walBytes: walBytes, quarantined: state.manifest.quarantined.count,
+                walBytes: walBytes, availableDiskBytes: availableDiskBytes, quarantined: state.manifest.quarantined.count,
                 partitions: Set(state.manifest.segments.map(\.partition)).count,
                 segmentRecords: state.manifest.segments.reduce(0) { $0 + $1.info.rowCount },
                 maintenance: state.counters)

@@ -17,6 +17,13 @@ public struct StoreOptions: Sendable {
     /// Per-namespace retention (`k8s.namespace.name` → ns), replacing `retentionNanos` for the
     /// records of that namespace, whether shorter or longer.
     public var namespaceRetentionNanos: [String: Int64] = [:]
+    /// Segments plus write-ahead log may take at most this many bytes. Past it, ingest is refused
+    /// (the server answers 503 with Retry-After) until retention or compaction has freed space:
+    /// refusing keeps every acknowledged record, where deleting to make room would not.
+    public var diskBudgetBytes: Int64 = .max
+    /// Ingest is also refused while the file system holding the data directory has less free
+    /// space than this, so that a full disk never interrupts a log append, a flush or a merge.
+    public var minFreeDiskBytes: Int64 = 256 << 20
     public var compaction = CompactionOptions()
     public init() {}
 

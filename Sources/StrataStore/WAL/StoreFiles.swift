@@ -29,6 +29,14 @@ enum StoreFiles {
         return names
     }
 
+    /// Bytes an unprivileged process may still write on the file system holding `path`.
+    static func availableBytes(onFileSystemOf path: String) -> Int64? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        let (bytes, overflow) = Int64(info.f_bavail).multipliedReportingOverflow(by: Int64(info.f_frsize))
+        return overflow ? .max : bytes
+    }
+
     static func size(_ path: String) -> Int64? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
