@@ -344,7 +344,8 @@ final class GoldenAccessLogTests: XCTestCase {
             line: line, severity: .warn, time: "2026-11-21T09:00:00Z", body: line,
             attributes: [("client.address", "192.168.1.20"), ("http.request.method", "GET"), ("url.path", "/index.html"),
                          ("network.protocol.name", "http"), ("network.protocol.version", "1.0"),
-                         ("http.response.status_code", "404"), ("k8s.runtime.time", "2026-11-21T09:59:59.500000000Z")]))
+                         ("http.response.status_code", "404"), ("k8s.runtime.time", "2026-11-21T09:20:00.500000000Z")],
+            runtime: nanos("2026-11-21T09:20:00.5Z")))
     }
 
     func testApacheIPv6Probe() {

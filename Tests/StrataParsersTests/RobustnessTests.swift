@@ -135,6 +135,27 @@ final class TimestampRuleTests: XCTestCase {
         }
     }
 
+    /// Runtime 09:59:59.5Z. Stamps off by whole quarter hours (±1 min) were written in another
+    /// zone; the runtime clock wins. Anything else keeps the stamp as written.
+    func testAStampOffByWholeQuarterHoursIsReadInTheRuntimeClock() {
+        let parser = JSONLogParser()
+        for (appTime, expected) in [
+            ("2026-11-21 17:59:59.123", "2026-11-21T09:59:59.123Z"),  // UTC+8 local time without an offset
+            ("2026-11-21T17:59:59.123Z", "2026-11-21T09:59:59.123Z"),  // local time with a wrong 'Z'
+            ("2026-11-21T15:29:59.2", "2026-11-21T09:59:59.2Z"),  // UTC+5:30
+            ("2026-11-21T04:59:58.9", "2026-11-21T09:59:58.9Z"),  // UTC-5
+            ("2026-11-21T18:00:58.000", "2026-11-21T10:00:58Z"),  // 8 h and 58.5 s: within a minute
+            ("2026-11-21T18:01:01.000", "2026-11-21T18:01:01Z"),  // 8 h and 61.5 s: as written
+            ("2026-11-21T10:13:00.000", "2026-11-21T10:13:00Z"),  // 13 minutes: as written
+        ] {
+            var r = record(#"{"msg":"x","time":"\#(appTime)"}"#)
+            XCTAssertTrue(parser.parse(&r))
+            XCTAssertEqual(RFC3339.format(nanos: r.timestamp), RFC3339.format(nanos: nanos(expected)), appTime)
+            let keepsRuntime = (nanos(expected) - runtimeTime).magnitude > 1_000_000_000
+            XCTAssertEqual(r.attributes.contains { $0.key == "k8s.runtime.time" }, keepsRuntime, appTime)
+        }
+    }
+
     func testApplicationTimeMustBeWithinADay() {
         let parser = JSONLogParser()
         for (appTime, taken) in [("2026-11-20T09:59:59.5Z", true), ("2026-11-20T09:59:59.4Z", false),

@@ -14,6 +14,27 @@ public enum NormalizedKey {
 enum TimeRule {
     static let plausibleWindow: Int64 = 86_400 * 1_000_000_000
     static let keepRuntimeAbove: Int64 = 1_000_000_000
+    /// Time zones are whole quarter hours from UTC, between -12 h and +14 h.
+    static let zoneStep: Int64 = 900 * 1_000_000_000
+    static let zoneSteps = -48...56
+    /// How far from a whole zone step a stamp may lie and still count as written in another zone:
+    /// the runtime stamps a line milliseconds after the application, but a coarse or buffered
+    /// application stamp can lag further.
+    static let zoneTolerance: Int64 = 60 * 1_000_000_000
+
+    /// The application time with a time-zone error removed: when it differs from the runtime
+    /// time by a whole number of quarter hours (give or take `zoneTolerance`), the application
+    /// wrote local time without its offset (or with a wrong one). The runtime's clock is the
+    /// reference for every line on a node, so the stamp is moved by that many quarter hours.
+    static func zoneCorrected(_ time: Int64, runtime: Int64) -> Int64 {
+        let (difference, overflow) = time.subtractingReportingOverflow(runtime)
+        guard !overflow, difference.magnitude > UInt64(zoneTolerance) else { return time }
+        let steps = (difference + (difference < 0 ? -zoneStep / 2 : zoneStep / 2)) / zoneStep
+        guard steps != 0, zoneSteps.contains(Int(steps)),
+            (difference - steps * zoneStep).magnitude <= UInt64(zoneTolerance)
+        else { return time }
+        return time - steps * zoneStep
+    }
 }
 
 /// Record attributes being built: insertion order, unique keys (a later value replaces an
@@ -107,7 +128,9 @@ struct ParseOutput {
     }
 
     func commit(to record: inout LogRecord) {
-        if let time, !Self.isCoarserStamp(time, of: record.timestamp) {
+        if let stamped = time, case let time = TimeRule.zoneCorrected(stamped, runtime: record.timestamp),
+            !Self.isCoarserStamp(time, of: record.timestamp)
+        {
             let difference = time.subtractingReportingOverflow(record.timestamp)
             if difference.overflow || difference.partialValue.magnitude > UInt64(TimeRule.keepRuntimeAbove) {
                 var sink = attributes
