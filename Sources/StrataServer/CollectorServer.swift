@@ -69,7 +69,8 @@ public final class CollectorServer: Service {
         metrics = CollectorMetrics()
         if let diagnosis = configuration.diagnosis {
             continuous = try ContinuousDiagnosis(
-                configuration: diagnosis, dataDirectory: configuration.dataDirectory, store: store, logger: logger)
+                configuration: diagnosis, dataDirectory: configuration.dataDirectory, store: store, logger: logger,
+                metricsRegistry: metrics.registry)
         } else {
             continuous = nil
         }

@@ -12,22 +12,7 @@ import Testing
 @Suite(.serialized) struct QueryAPITests {
     let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
-    final class Running {
-        let server: CollectorServer
-        let url: String
-        let task: Task<Void, Error>
-        let root: String
-        init(server: CollectorServer, url: String, task: Task<Void, Error>, root: String) {
-            self.server = server
-            self.url = url
-            self.task = task
-            self.root = root
-        }
-        deinit {
-            task.cancel()
-            try? FileManager.default.removeItem(atPath: root)
-        }
-    }
+    typealias Running = RunningCollector
 
     func start(tokens: [String] = []) async throws -> Running {
         let root = NSTemporaryDirectory() + "query-api-" + UUID().uuidString

@@ -53,15 +53,20 @@ final class LoopbackWebhookReceiver: Sendable {
     var received: [Received] { state.withLock { $0.received } }
     var url: String { "http://127.0.0.1:\(port)/hooks/strata" }
 
+    /// Only wakes `accept`: closing here could free the descriptor number for another test's
+    /// receiver while this thread has not yet reached `accept`, which would then steal its
+    /// connections. The serving thread closes the socket when `accept` fails.
     func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
     }
 
     private func serve() {
         while true {
             let connection = accept(listener, nil, nil)
-            guard connection >= 0 else { return }
+            guard connection >= 0 else {
+                close(listener)
+                return
+            }
             handle(connection)
             close(connection)
         }

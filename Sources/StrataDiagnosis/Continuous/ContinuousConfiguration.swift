@@ -48,6 +48,11 @@ public struct ContinuousConfiguration: Sendable {
     /// Base URL of the collector as the ops console reaches it, for links in notifications
     /// (`generatorURL`, Slack links): `<external_url>/api/v1/incidents/<id>`.
     public var externalURL: String?
+    /// Where the collector's continuous mode reads the time (nanoseconds since the epoch). Not
+    /// a setting: tests substitute a clock they advance by hand, so that windows, quiet periods
+    /// and backoff play out without waiting. (`IncidentMonitor` and `WebhookNotifier` take the
+    /// time as an argument and never read it.)
+    public var clock: @Sendable () -> Int64 = { Clock.nowNanos() }
 
     public init() {}
 

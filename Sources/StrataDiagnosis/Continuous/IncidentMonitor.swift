@@ -19,6 +19,8 @@ public final class IncidentMonitor: Sendable {
     let store: IncidentStore
     let logger: Logger
     let makeTemplater: @Sendable () -> any MessageTemplating
+    /// Told what happens, for monitoring (the collector exports it to Prometheus).
+    let metrics: any ContinuousMetrics
 
     struct Activity {
         var ring: ActivityRing
@@ -54,14 +56,17 @@ public final class IncidentMonitor: Sendable {
     ///   - directory: where incidents are kept (`IncidentStore.directory(inDataDirectory:)`).
     ///   - startedAt: counts are complete from the first bucket after this time.
     ///   - templater: a fresh templater per diagnosis (the default is the product's miner).
+    ///   - metrics: what to tell about observations, evaluations, state changes and deliveries.
     public init(
         configuration: ContinuousConfiguration, directory: String, startedAt: Int64, logger: Logger,
-        templater: @escaping @Sendable () -> any MessageTemplating = { DiagnosisTemplater.make() }
+        templater: @escaping @Sendable () -> any MessageTemplating = { DiagnosisTemplater.make() },
+        metrics: any ContinuousMetrics = NoContinuousMetrics()
     ) throws {
         try configuration.validate()
         self.configuration = configuration
         self.logger = logger
         makeTemplater = templater
+        self.metrics = metrics
         store = try IncidentStore(directory: directory)
         let bucket = configuration.bucket
         activity = Mutex(Activity(
@@ -99,6 +104,7 @@ public final class IncidentMonitor: Sendable {
         }
         book = Mutex(loadedBook)
         flushUnsaved()
+        reportBacklog()
     }
 
     // MARK: ingest path
@@ -140,6 +146,7 @@ public final class IncidentMonitor: Sendable {
             }
             state.observedRecords += records.count
         }
+        metrics.observed(records: records.count)
     }
 
     /// Counts records that arrived before this process started (read back from the store), so
@@ -185,8 +192,28 @@ public final class IncidentMonitor: Sendable {
             if busy { return false }
             busy = true
             return true
-        }) else { return Outcome(status: .busy) }
+        }) else {
+            metrics.evaluated(.busy, anomalousWorkloads: 0, duration: nil)
+            return Outcome(status: .busy)
+        }
         defer { evaluating.withLock { $0 = false } }
+        let started = ContinuousClock.now
+        let outcome: Outcome
+        do {
+            outcome = try evaluateExclusively(now: now, source: source)
+        } catch {
+            metrics.evaluated(.failed, anomalousWorkloads: 0, duration: started.duration(to: .now))
+            throw error
+        }
+        let result: EvaluationResult = outcome.status == .evaluated ? .evaluated : .warmingUp
+        metrics.evaluated(result, anomalousWorkloads: outcome.anomalies.count, duration: started.duration(to: .now))
+        for change in outcome.changes { metrics.incidentChanged(change.event) }
+        reportBacklog()
+        return outcome
+    }
+
+    /// `evaluate` once it holds the right to run.
+    private func evaluateExclusively(now: Int64, source: some RecordSource) throws -> Outcome {
         flushUnsaved()
 
         let bucket = configuration.bucket
@@ -435,6 +462,13 @@ public final class IncidentMonitor: Sendable {
 
     /// Applies a delivery attempt's result to the outbox and persists the incident.
     public func record(_ result: DeliveryResult, for notification: PendingNotification) {
+        let kind = configuration.webhooks.first { $0.name == notification.webhook }?.kind
+        switch result {
+        case .delivered: metrics.delivery(.delivered, webhook: notification.webhook, kind: kind)
+        case .retry: metrics.delivery(.retried, webhook: notification.webhook, kind: kind)
+        case .failed: metrics.delivery(.failed, webhook: notification.webhook, kind: kind)
+        }
+        defer { reportBacklog() }
         book.withLock { book in
             guard var incident = book.incidents[notification.incidentId],
                 let index = incident.outbox.firstIndex(where: { $0.key == notification.key && $0.webhook == notification.webhook })
@@ -456,6 +490,16 @@ public final class IncidentMonitor: Sendable {
             }
             book.incidents[incident.id] = incident
             save(incident, book: &book)
+        }
+    }
+
+    /// Reads and reports under the lock, so that of two concurrent reports the last one set is
+    /// never older than the state it follows.
+    private func reportBacklog() {
+        book.withLock { book in
+            metrics.backlog(
+                openIncidents: book.openID == nil ? 0 : 1,
+                pendingNotifications: book.incidents.values.reduce(0) { $0 + $1.outbox.count })
         }
     }
 
