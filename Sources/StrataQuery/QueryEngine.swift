@@ -430,9 +430,15 @@ public struct QueryEngine: Sendable {
                     let meta = segment.blocks[b]
                     do {
                     if candidates.certain.contains(b) && range.covers(min: meta.minTime, max: meta.maxTime) {
-                        if sink.addWholeBlock(segment, meta) {
+                        switch try sink.addWholeBlock(segment, meta) {
+                        case .fromMetadata:
                             statistics.blocksFromMetadata += 1
                             continue
+                        case .fromColumns:
+                            statistics.blocksDecoded += 1
+                            continue
+                        case .no:
+                            break
                         }
                         let block = try segment.readBlock(b, columns: sink.columns)
                         statistics.blocksDecoded += 1
@@ -490,20 +496,30 @@ struct CursorFilter {
 
 // MARK: - Sinks
 
+/// How a sink took a block whose every row matches.
+enum WholeBlockAnswer {
+    /// Not taken: the caller feeds it row by row.
+    case no
+    /// From the block metadata alone.
+    case fromMetadata
+    /// From a few cheap columns the sink read itself.
+    case fromColumns
+}
+
 protocol AggregationSink {
     /// Columns `add` reads from a block row.
     var columns: ColumnSet { get }
-    /// A block whose every row matches: true when answered from its metadata alone.
-    mutating func addWholeBlock(_ segment: SegmentReader, _ block: BlockMeta) -> Bool
+    /// A block whose every row matches, offered whole before it is decoded.
+    mutating func addWholeBlock(_ segment: SegmentReader, _ block: BlockMeta) throws -> WholeBlockAnswer
     mutating func add<R: RowSource>(_ row: inout R)
 }
 
 struct CountSink: AggregationSink {
     var count = 0
     var columns: ColumnSet { [] }
-    mutating func addWholeBlock(_ segment: SegmentReader, _ block: BlockMeta) -> Bool {
+    mutating func addWholeBlock(_ segment: SegmentReader, _ block: BlockMeta) -> WholeBlockAnswer {
         count += block.rowCount
-        return true
+        return .fromMetadata
     }
     mutating func add<R: RowSource>(_ row: inout R) { count += 1 }
 }
@@ -522,10 +538,10 @@ struct HistogramSink: AggregationSink {
         let i = (QueryEngine.bucket(t, interval) - first) / interval
         return i >= 0 && i < Int64(counts.count) ? Int(i) : nil
     }
-    mutating func addWholeBlock(_ segment: SegmentReader, _ block: BlockMeta) -> Bool {
-        guard let a = index(block.minTime), a == index(block.maxTime) else { return false }
+    mutating func addWholeBlock(_ segment: SegmentReader, _ block: BlockMeta) -> WholeBlockAnswer {
+        guard let a = index(block.minTime), a == index(block.maxTime) else { return .no }
         counts[a] += block.rowCount
-        return true
+        return .fromMetadata
     }
     mutating func add<R: RowSource>(_ row: inout R) {
         if let i = index(row.timestamp) { counts[i] += 1 }
@@ -551,13 +567,13 @@ struct GroupSink: AggregationSink {
         resourceOnly = fields.allSatisfy { if case .attribute = $0 { true } else { false } }
     }
 
-    mutating func addWholeBlock(_ segment: SegmentReader, _ block: BlockMeta) -> Bool {
+    mutating func addWholeBlock(_ segment: SegmentReader, _ block: BlockMeta) throws -> WholeBlockAnswer {
         if fields.isEmpty {
             total += block.rowCount
             counts[[], default: 0] += block.rowCount
-            return true
+            return .fromMetadata
         }
-        guard resourceOnly, block.minResource == block.maxResource else { return false }
+        guard resourceOnly else { return .no }
         if resourceKeys?.path != segment.path {
             resourceKeys = (segment.path, segment.resources.map { resource in
                 var values: [String?] = []
@@ -568,12 +584,35 @@ struct GroupSink: AggregationSink {
                 return values
             })
         }
-        // Without the resource holding every key, record attributes could supply values.
-        guard let keys = resourceKeys?.keys[block.minResource] ?? (block.storedBytes(of: .attributes) == 0 ? absentValues(segment.resources[block.minResource]) : nil)
-        else { return false }
-        total += block.rowCount
-        counts[keys, default: 0] += block.rowCount
-        return true
+        guard let resourceKeys = resourceKeys?.keys else { return .no }
+        if block.minResource == block.maxResource {
+            // Without the resource holding every key, record attributes could supply values.
+            guard let keys = resourceKeys[block.minResource] ?? (block.storedBytes(of: .attributes) == 0 ? absentValues(segment.resources[block.minResource]) : nil)
+            else { return .no }
+            total += block.rowCount
+            counts[keys, default: 0] += block.rowCount
+            return .fromMetadata
+        }
+        // Several resources, each holding every key: a resource's value comes before a record
+        // attribute's, so the small resource column decides and the attributes stay compressed.
+        var keys: [[String?]] = []
+        keys.reserveCapacity(block.maxResource - block.minResource + 1)
+        for resource in block.minResource...block.maxResource {
+            guard let values = resourceKeys[resource] else { return .no }
+            keys.append(values)
+        }
+        let decoded = try segment.readBlock(block.index, columns: [.resource])
+        var rowsPerResource = [Int](repeating: 0, count: keys.count)
+        for resource in decoded.resourceIndexes {
+            let i = Int(resource) - block.minResource
+            guard rowsPerResource.indices.contains(i) else { return .no }  // the reader checks this range
+            rowsPerResource[i] += 1
+        }
+        for (i, rows) in rowsPerResource.enumerated() where rows > 0 {
+            total += rows
+            counts[keys[i], default: 0] += rows
+        }
+        return .fromColumns
     }
 
     /// Group values from a resource alone (the block has no record attributes).

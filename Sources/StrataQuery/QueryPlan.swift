@@ -229,7 +229,10 @@ final class RowEvaluator {
     private var wordBytes: [UInt8] = []
     private var wordEnds: [Int] = []
     private var wordsDone = false
+    /// The row's body with ASCII lowercased (index terms are), for substring prefilters.
     private var lowered: [UInt8] = []
+    private var loweredCount = 0
+    private var loweredDone = false
 
     init(_ plan: QueryPlan) {
         self.plan = plan
@@ -240,6 +243,7 @@ final class RowEvaluator {
     func matches<R: RowSource>(_ row: inout R) -> Bool {
         tokensDone = false
         wordsDone = false
+        loweredDone = false
         return evaluate(plan.tree, &row)
     }
 
@@ -259,21 +263,24 @@ final class RowEvaluator {
 
     private func test<R: RowSource>(_ test: CompiledTest, _ row: inout R) -> Bool {
         switch test.predicate {
+        // A token is a span of the body, lowercased: a body that does not contain its bytes
+        // cannot hold it, and a substring search is far cheaper than tokenizing the row.
         case .token:
+            guard loweredBodyContains(plan.tokens[test.slot], &row) else { return false }
             computeTokens(&row)
             return tokenHits[test.slot]
         case .tokenPrefix:
+            guard loweredBodyContains(plan.prefixes[test.slot], &row) else { return false }
             computeTokens(&row)
             return prefixHits[test.slot]
         case .phrase:
+            for word in test.words where !loweredBodyContains(word, &row) { return false }
             computeWords(&row)
             return containsPhrase(test.words)
         case .bodyRegex:
             guard let regex = test.regex else { return false }
-            return row.withBody { body in
-                if !test.literals.isEmpty && !literalsSatisfied(test.literals, body) { return false }
-                return regex.matches(body)
-            }
+            if !test.literals.isEmpty && !literalsSatisfied(test.literals, &row) { return false }
+            return row.withBody { regex.matches($0) }
         case .field(let field, let match):
             return fieldMatches(field, match, test.regex, &row)
         }
@@ -331,6 +338,8 @@ final class RowEvaluator {
         for i in prefixHits.indices { prefixHits[i] = false }
         let tokens = plan.tokens
         let prefixes = plan.prefixes
+        var tokenHits = self.tokenHits
+        var prefixHits = self.prefixHits
         row.withBody { body in
             Tokenizer.forEachToken(in: body) { token in
                 for (i, wanted) in tokens.enumerated() where !tokenHits[i] && wanted.count == token.count {
@@ -346,19 +355,29 @@ final class RowEvaluator {
                 }
             }
         }
+        self.tokenHits = tokenHits
+        self.prefixHits = prefixHits
     }
 
     private func computeWords<R: RowSource>(_ row: inout R) {
         guard !wordsDone else { return }
         wordsDone = true
-        wordBytes.removeAll(keepingCapacity: true)
-        wordEnds.removeAll(keepingCapacity: true)
+        // Locals, not the stored properties, in the per-word closure: every access to a class's
+        // stored property there costs a dynamic exclusivity check.
+        var bytes = wordBytes
+        var ends = wordEnds
+        wordBytes = []
+        wordEnds = []
+        bytes.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
         row.withBody { body in
             Tokenizer.forEachWord(in: body) { word in
-                wordBytes.append(contentsOf: word)
-                wordEnds.append(wordBytes.count)
+                bytes.append(contentsOf: word)
+                ends.append(bytes.count)
             }
         }
+        wordBytes = bytes
+        wordEnds = ends
     }
 
     private func containsPhrase(_ phrase: [[UInt8]]) -> Bool {
@@ -383,10 +402,11 @@ final class RowEvaluator {
         }
     }
 
-    /// Whether `needle` (non-empty) occurs in `haystack`: memchr for the first byte, then memcmp.
+    /// Whether `needle` occurs in `haystack`: memchr for the first byte, then memcmp.
     static func contains(_ haystack: UnsafeRawBufferPointer, _ needle: UnsafeRawBufferPointer) -> Bool {
         let n = needle.count
-        guard n > 0, n <= haystack.count, let base = haystack.baseAddress, let target = needle.baseAddress else { return n == 0 }
+        guard n > 0 else { return true }
+        guard n <= haystack.count, let base = haystack.baseAddress, let target = needle.baseAddress else { return false }
         let first = Int32(needle[0])
         var offset = 0
         let lastStart = haystack.count - n
@@ -399,30 +419,36 @@ final class RowEvaluator {
         return false
     }
 
-    /// The regex prefilter: the lowercased body must contain every atom of some clause.
-    private func literalsSatisfied(_ clauses: [[[UInt8]]], _ body: UnsafeRawBufferPointer) -> Bool {
-        // Every atom has at least one byte, so an empty body cannot hold one.
-        guard body.count > 0 else { return false }
-        if lowered.count < body.count { lowered = [UInt8](repeating: 0, count: max(body.count, 2 * lowered.count)) }
-        return lowered.withUnsafeMutableBytes { buffer -> Bool in
-            let target = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            let source = body.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            for i in 0..<body.count {
-                let b = source[i]
-                target[i] = b &- 0x41 < 26 ? b | 0x20 : b
-            }
-            for clause in clauses {
-                var all = true
-                for atom in clause {
-                    let found = atom.withUnsafeBytes { Self.contains(UnsafeRawBufferPointer(start: target, count: body.count), $0) }
-                    if !found {
-                        all = false
-                        break
-                    }
+    /// Fills `lowered` with the row's body, ASCII lowercased, once per row.
+    private func lowerBody<R: RowSource>(_ row: inout R) {
+        guard !loweredDone else { return }
+        loweredDone = true
+        var buffer = lowered
+        lowered = []
+        loweredCount = row.withBody { body -> Int in
+            if buffer.count < body.count { buffer = [UInt8](repeating: 0, count: max(body.count, 2 * buffer.count)) }
+            guard let source = body.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return 0 }
+            buffer.withUnsafeMutableBufferPointer { target in
+                for i in 0..<body.count {
+                    let b = source[i]
+                    target[i] = b &- 0x41 < 26 ? b | 0x20 : b
                 }
-                if all { return true }
             }
-            return false
+            return body.count
         }
+        lowered = buffer
+    }
+
+    private func loweredBodyContains<R: RowSource>(_ needle: [UInt8], _ row: inout R) -> Bool {
+        lowerBody(&row)
+        return lowered.withUnsafeBytes { buffer in
+            needle.withUnsafeBytes { Self.contains(UnsafeRawBufferPointer(rebasing: buffer[0..<loweredCount]), $0) }
+        }
+    }
+
+    /// The regex prefilter: the lowercased body must contain every atom of some clause.
+    private func literalsSatisfied<R: RowSource>(_ clauses: [[[UInt8]]], _ row: inout R) -> Bool {
+        for clause in clauses where clause.allSatisfy({ loweredBodyContains($0, &row) }) { return true }
+        return false
     }
 }

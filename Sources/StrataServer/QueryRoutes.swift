@@ -174,7 +174,13 @@ final class QueryRoutes: Sendable {
     /// The engine writes `"took_ms":0.000`; the real figure includes parsing and encoding.
     static func patchTook(_ bytes: [UInt8], since started: ContinuousClock.Instant) -> [UInt8] {
         let marker = Array("\"took_ms\":0.000".utf8)
-        guard let at = bytes.firstRange(of: marker) else { return bytes }
+        // The engine writes it among the last fields: search backwards, not through the records.
+        guard bytes.count >= marker.count,
+            let start = stride(from: bytes.count - marker.count, through: 0, by: -1).first(where: {
+                bytes[$0] == marker[0] && bytes[$0..<$0 + marker.count].elementsEqual(marker)
+            })
+        else { return bytes }
+        let at = start..<start + marker.count
         let elapsed = ContinuousClock.now - started
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         var result = Array(bytes[..<at.lowerBound])
