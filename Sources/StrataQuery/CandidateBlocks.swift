@@ -144,6 +144,40 @@ final class SegmentCandidates {
         return result
     }
 
+    /// A body word's blocks. A word shaped like a trace id (32 hex digits) or span id (16) is not
+    /// indexed as a body term in the rows whose own id it is (docs/FORMAT.md): those rows are in
+    /// the `trace_id=`/`span_id=` postings, possible but not certain (the id field does not say
+    /// the body holds it).
+    private func bodyWord(_ word: String, into result: inout Candidates) throws {
+        fromPostings(try postings(word), into: &result)
+        if let field = Self.idField(ofWord: word) {
+            for posting in try postings(field + word) { result.possible.insert(posting.block) }
+        }
+    }
+
+    /// `trace_id=` or `span_id=` for a word of 32 or 16 lowercase hex digits.
+    static func idField(ofWord word: String) -> String? {
+        guard word.utf8.allSatisfy(isLowerHex) else { return nil }
+        switch word.utf8.count {
+        case 32: return "trace_id="
+        case 16: return "span_id="
+        default: return nil
+        }
+    }
+
+    /// The id fields a body token starting with `prefix` could be the row's own id in.
+    static func idFields(forHexPrefix prefix: String) -> [String] {
+        guard !prefix.isEmpty, prefix.utf8.allSatisfy(isLowerHex) else { return [] }
+        var fields: [String] = []
+        if prefix.utf8.count <= 32 { fields.append("trace_id=") }
+        if prefix.utf8.count <= 16 { fields.append("span_id=") }
+        return fields
+    }
+
+    private static func isLowerHex(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66)
+    }
+
     /// Blocks of a posting list, and those whose every row holds the term.
     private func fromPostings(_ postings: [Posting], into result: inout Candidates) {
         for posting in postings {
@@ -160,12 +194,12 @@ final class SegmentCandidates {
         case .token(let token):
             // Terms beyond the index's length limit are not indexed: scan.
             guard token.utf8.count <= SegmentFormat.maxTermLength else { return Candidates(possible: all, certain: none) }
-            fromPostings(try postings(token), into: &result)
+            try bodyWord(token, into: &result)
         case .phrase(let words):
             result.possible = all
             for word in words where word.utf8.count <= SegmentFormat.maxTermLength {
                 var one = Candidates(possible: none, certain: none)
-                fromPostings(try postings(word), into: &one)
+                try bodyWord(word, into: &one)
                 result.possible.formIntersection(one.possible)
             }
         case .tokenPrefix(let prefix):
@@ -173,6 +207,11 @@ final class SegmentCandidates {
             guard let terms = try expand(prefix) else { return Candidates(possible: all, certain: none) }
             for (term, postings) in terms where !term.utf8.contains(UInt8(ascii: "=")) {
                 fromPostings(postings, into: &result)
+            }
+            // A hex prefix may be the start of a row's own trace or span id, indexed only in the field.
+            for field in Self.idFields(forHexPrefix: prefix) {
+                guard let idTerms = try expand(field + prefix) else { return Candidates(possible: all, certain: none) }
+                for (_, postings) in idTerms { for posting in postings { result.possible.insert(posting.block) } }
             }
         case .bodyRegex:
             return Candidates(possible: all, certain: none)

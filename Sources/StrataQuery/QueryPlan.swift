@@ -64,12 +64,47 @@ public struct QueryPlan: Sendable, CustomStringConvertible {
                 return .test(tests.count - 1)
             }
         }
-        tree = try compile(root)
+        tree = Self.cheapestFirst(try compile(root), tests)
         self.tests = tests
         self.tokens = tokens
         self.prefixes = prefixes
         self.needsWords = needsWords
         self.columns = columns
+    }
+
+    /// Reorders the children of every AND and OR so that cheap tests run first: a row is
+    /// decided by the first failing (AND) or passing (OR) child, and a severity or stream test
+    /// reads a decoded integer where a token test searches and tokenizes the body. The order
+    /// does not change what matches.
+    static func cheapestFirst(_ node: CompiledNode, _ tests: [CompiledTest]) -> CompiledNode {
+        func cost(_ node: CompiledNode) -> Int {
+            switch node {
+            case .all: return 0
+            case .not(let child): return cost(child)
+            case .and(let children), .or(let children): return children.map(cost).max() ?? 0
+            case .test(let index):
+                switch tests[index].predicate {
+                case .field(.attribute, _): return 2
+                case .field(_, .regex): return 2
+                case .field: return 1
+                case .token, .tokenPrefix: return 3
+                case .phrase: return 4
+                case .bodyRegex: return 5
+                }
+            }
+        }
+        func reorder(_ node: CompiledNode) -> CompiledNode {
+            switch node {
+            case .all, .test: return node
+            case .not(let child): return .not(reorder(child))
+            case .and(let children): return .and(sorted(children.map(reorder)))
+            case .or(let children): return .or(sorted(children.map(reorder)))
+            }
+        }
+        func sorted(_ children: [CompiledNode]) -> [CompiledNode] {
+            children.enumerated().sorted { (cost($0.element), $0.offset) < (cost($1.element), $1.offset) }.map(\.element)
+        }
+        return reorder(node)
     }
 
     /// Parses and compiles `query`.
@@ -135,7 +170,10 @@ extension QueryPlan {
         guard case .test(let index) = tree else { return nil }
         let term: String
         switch tests[index].predicate {
-        case .token(let token): term = token
+        case .token(let token):
+            // An id-shaped word is also looked up in its id field: more than one posting list.
+            guard SegmentCandidates.idField(ofWord: token) == nil else { return nil }
+            term = token
         case .field(let field, .equals(let value)): term = field.term(value)
         default: return nil
         }

@@ -117,6 +117,8 @@ enum StorageSettings {
             store.diskBudgetBytes = Int64(try storage.bytes("disk_budget", default: 0, range: (16 << 20)...(1 << 60)))
         }
         store.minFreeDiskBytes = Int64(try storage.bytes("min_free_disk", default: Int(store.minFreeDiskBytes), range: 0...(1 << 50)))
+        store.segment.compressionLevel = try storage.integer(
+            "compression_level", default: store.segment.compressionLevel, range: 1...19)
         let compaction = storage.section("compaction")
         store.compaction.enabled = try compaction.bool("enabled", default: store.compaction.enabled)
         configuration.compactionInterval = try compaction.duration(
@@ -130,6 +132,8 @@ enum StorageSettings {
         }
         store.compaction.maxSegmentBytes = try compaction.bytes(
             "max_segment_size", default: store.compaction.maxSegmentBytes, range: 1024...(1 << 40))
+        store.compaction.compressionLevel = try compaction.integer(
+            "compression_level", default: store.compaction.compressionLevel, range: 1...19)
         store.compaction.settleNanos = try compaction.duration(
             "settle_after", default: .nanoseconds(store.compaction.settleNanos), range: .zero...maxDuration
         ).nanosecondsValue

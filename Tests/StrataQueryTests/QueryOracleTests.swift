@@ -228,3 +228,53 @@ import Testing
         #expect(all.count - result.records.count <= victim.blocks[0].rowCount)
     }
 }
+
+/// A row's own trace and span ids are indexed only as `trace_id=`/`span_id=`, not as body
+/// words (docs/FORMAT.md): every way of asking for such a word must still find every row.
+@Suite struct OwnIDIndexingTests {
+    @Test func idsInBodiesAreFoundWhetherOrNotTheyAreTheRowsOwn() throws {
+        let directory = ScratchDirectory()
+        var options = StoreOptions()
+        options.retentionNanos = .max / 2
+        options.segment.maxBlockRows = 8
+        options.segment.durable = false
+        let store = try LogStore(directory: directory.path, options: options, logger: silentLogger)
+        var g = SeededGenerator(seed: 5)
+        let traces = (1...6).map { TraceID(high: 0xABCD_0000_0000_0000 | UInt64($0), low: UInt64($0) * 0x1111) }
+        let spans = (1...6).map { SpanID(0x00AB_CD00_0000_0000 | UInt64($0)) }
+        let resource = Resource(attributes: [Attribute(ResourceKey.namespace, "shop"), Attribute(ResourceKey.pod, "api-1")])
+        var all: [LogRecord] = []
+        for i in 0..<400 {
+            let trace = traces.randomElement(using: &g)!
+            let span = spans.randomElement(using: &g)!
+            let mentioned = traces.randomElement(using: &g)!
+            let body: String
+            switch Int.random(in: 0..<4, using: &g) {
+            case 0: body = "TraceID: \(trace) SpanID: \(span) order failed"  // its own ids
+            case 1: body = "calling \(mentioned) for TraceID: \(trace)"  // its own and another's
+            case 2: body = "order failed"  // ids only in the fields
+            default: body = "retry of \(mentioned) span \(span)"
+            }
+            let own = Int.random(in: 0..<5, using: &g) > 0
+            all.append(LogRecord(
+                timestamp: RecordFactory.base + Int64(i) * 1_000_000_000, observedTimestamp: RecordFactory.base, body: body,
+                traceID: own ? trace : nil, spanID: own ? span : nil, resource: resource))
+        }
+        _ = try store.ingest(batchID: nil, records: Array(all[0..<300]), now: RecordFactory.base)
+        try store.flush()
+        _ = try store.ingest(batchID: nil, records: Array(all[300...]), now: RecordFactory.base)
+        let engine = QueryEngine(snapshot: store.snapshot())
+        let trace = traces[2].description
+        let span = spans[3].description
+        for query in [trace, "\"\(trace)\"", "\"traceid \(trace)\"", "\"calling \(trace)\"", String(trace.prefix(10)) + "*",
+                      "trace_id:\(trace)", span, "\"\(span)\"", "\"span \(span)\"", String(span.prefix(6)) + "*",
+                      "span_id:\(span)", "\(trace) AND NOT span_id:\(span)", "/\(trace.prefix(12))[0-9a-f]+/"] {
+            let node = try QueryParser.parse(query)
+            let plan = try QueryPlan(node)
+            let expected = Reference.sorted(all.filter { Reference.matches(node, $0) }, .newestFirst)
+            #expect(!expected.isEmpty, "\(query) should match something")
+            #expect(try engine.search(plan, range: .everything, limit: 1000).records == expected, "\(query)")
+            #expect(try engine.count(plan, range: .everything).count == expected.count, "count \(query)")
+        }
+    }
+}

@@ -268,3 +268,35 @@ final class CodecTests: XCTestCase {
         }
     }
 }
+
+final class ObservedColumnTests: XCTestCase {
+    /// Catching up: lines written over an hour, read within a millisecond. Absolute wins.
+    func testCatchUpReadsAreStoredAbsoluteAndRoundTrip() throws {
+        let start: Int64 = 1_795_255_200_000_000_000
+        let timestamps: [Int64] = (0..<1000).map { (i: Int) -> Int64 in start + Int64(i) * 3_600_000_000 + Int64(i * 7919 % 1000) }
+        let observed: [Int64] = (0..<1000).map { (i: Int) -> Int64 in start + 40_000_000_000_000 + Int64(i / 100) }
+        let bytes = try XCTUnwrap(ColumnCodecs.encodeObserved(observed, timestamps: timestamps))
+        XCTAssertEqual(bytes.first, ColumnCodecs.ObservedBase.absolute.rawValue)
+        XCTAssertEqual(try ColumnCodecs.decodeObserved(bytes, timestamps: timestamps, formatVersion: 2), observed)
+    }
+
+    /// Tailing: each line read a few milliseconds after it was written. Relative wins.
+    func testTailedReadsAreStoredRelativeAndRoundTrip() throws {
+        let start: Int64 = 1_795_255_200_000_000_000
+        let timestamps: [Int64] = (0..<1000).map { (i: Int) -> Int64 in start + Int64(i) * 987_654_321 }
+        let observed: [Int64] = (0..<1000).map { (i: Int) -> Int64 in timestamps[i] + 2_000_000 + Int64(i % 3) }
+        let bytes = try XCTUnwrap(ColumnCodecs.encodeObserved(observed, timestamps: timestamps))
+        XCTAssertEqual(bytes.first, ColumnCodecs.ObservedBase.timestamp.rawValue)
+        XCTAssertEqual(try ColumnCodecs.decodeObserved(bytes, timestamps: timestamps, formatVersion: 2), observed)
+        XCTAssertNil(ColumnCodecs.encodeObserved(timestamps, timestamps: timestamps), "absent when equal to the timestamps")
+    }
+
+    /// Version 1 segments have no base byte: their payload is the relative sequence alone.
+    func testVersionOnePayloadsStayReadable() throws {
+        let timestamps: [Int64] = [100, 200, 300]
+        var payload = [UInt8]()
+        IntCodec.encode([5, 6, 7], into: &payload)
+        XCTAssertEqual(try ColumnCodecs.decodeObserved(payload, timestamps: timestamps, formatVersion: 1), [105, 206, 307])
+        XCTAssertThrowsError(try ColumnCodecs.decodeObserved([9] + payload, timestamps: timestamps, formatVersion: 2))
+    }
+}

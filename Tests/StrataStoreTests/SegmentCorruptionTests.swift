@@ -84,19 +84,19 @@ final class SegmentCorruptionTests: XCTestCase {
         let dir = makeTemporaryDirectory(self)
         let (path, bytes) = try writeSample(dir)
         var future = bytes
-        future[4] = 2  // header version
+        future[4] = 3  // header version
         let footerLength = Int(bytes[bytes.count - 8]) | Int(bytes[bytes.count - 7]) << 8
         let footerStart = bytes.count - 8 - footerLength
-        future[footerStart] = 2  // footer version, with a valid footer checksum
+        future[footerStart] = 3  // footer version, with a valid footer checksum
         let crc = crc32c(Array(future[footerStart..<bytes.count - 12]))
         for i in 0..<4 { future[bytes.count - 12 + i] = UInt8(truncatingIfNeeded: crc >> UInt32(8 * i)) }
         save(future, path)
-        XCTAssertThrowsStoreError(.unsupportedVersion, containing: [path, "version 2"]) { _ = try SegmentReader(path: path) }
+        XCTAssertThrowsStoreError(.unsupportedVersion, containing: [path, "version 3"]) { _ = try SegmentReader(path: path) }
         // A damaged header version alone is corruption, not a newer format.
         var header = bytes
-        header[4] = 2
+        header[4] = 3
         save(header, path)
-        XCTAssertThrowsStoreError(.corrupt, containing: ["header says version 2"]) { _ = try SegmentReader(path: path) }
+        XCTAssertThrowsStoreError(.corrupt, containing: ["header says version 3"]) { _ = try SegmentReader(path: path) }
     }
 
     func testDamagedFooterAndSections() throws {

@@ -19,7 +19,18 @@ enum ColumnCodecs {
         return values
     }
 
-    /// Observed timestamps as `observed - timestamp` (wrapping); absent when all are equal.
+    /// How a version-2 observed column is based (its first byte).
+    enum ObservedBase: UInt8 {
+        /// `observed - timestamp` per row (wrapping): small when records are read as written.
+        case timestamp = 0
+        /// The observed times themselves: an agent catching up reads thousands of lines
+        /// written over hours within milliseconds, so consecutive observed times barely differ
+        /// while `observed - timestamp` carries all of the timestamps' entropy.
+        case absolute = 1
+    }
+
+    /// Observed timestamps, based on whichever of the two encodes smaller; absent when every
+    /// observed time equals its timestamp.
     static func encodeObserved(_ observed: [Int64], timestamps: [Int64]) -> [UInt8]? {
         var allEqual = true
         var deltas = [Int64](repeating: 0, count: observed.count)
@@ -28,16 +39,29 @@ enum ColumnCodecs {
             if deltas[i] != 0 { allEqual = false }
         }
         if allEqual { return nil }
-        var out = [UInt8]()
-        IntCodec.encode(deltas, into: &out)
-        return out
+        var relative = [ObservedBase.timestamp.rawValue]
+        IntCodec.encode(deltas, into: &relative)
+        var absolute = [ObservedBase.absolute.rawValue]
+        IntCodec.encode(observed, into: &absolute)
+        return absolute.count < relative.count ? absolute : relative
     }
 
-    static func decodeObserved(_ bytes: [UInt8], timestamps: [Int64]) throws -> [Int64] {
+    /// `formatVersion` 1 has no base byte: always relative to the timestamps.
+    static func decodeObserved(_ bytes: [UInt8], timestamps: [Int64], formatVersion: Int) throws -> [Int64] {
         var c = ByteCursor(bytes)
+        var base = ObservedBase.timestamp
+        if formatVersion >= 2 {
+            let byte = try c.byte()
+            guard let known = ObservedBase(rawValue: byte) else {
+                throw FormatError("has an unknown observed-time base \(byte)")
+            }
+            base = known
+        }
         var values = try IntCodec.decode(&c, count: timestamps.count)
         try c.expectEnd("the observed timestamps")
-        for i in 0..<values.count { values[i] = timestamps[i] &+ values[i] }
+        if base == .timestamp {
+            for i in 0..<values.count { values[i] = timestamps[i] &+ values[i] }
+        }
         return values
     }
 

@@ -148,8 +148,10 @@ extension LogStore {
         if !records.isEmpty {
             let number = allocateSegmentNumbers(1)
             let relative = try segmentFile(partition: partition, number: number)
+            var segmentOptions = options.segment
+            segmentOptions.compressionLevel = max(segmentOptions.compressionLevel, options.compaction.compressionLevel)
             let info = try SegmentWriter.write(
-                records, templateIDs: templateIDs, to: directory + "/" + relative, options: options.segment, faultScope: scope)
+                records, templateIDs: templateIDs, to: directory + "/" + relative, options: segmentOptions, faultScope: scope)
             output = Manifest.Segment(file: relative, partition: partition, info: info)
         }
         var reader: SegmentReader?

@@ -50,6 +50,10 @@ public struct CompactionOptions: Sendable, Equatable {
     /// Once a partition's hour ended this long ago it is "settled": few late records still
     /// arrive, so all its small segments are merged regardless of tier.
     public var settleNanos: Int64 = 3600 * 1_000_000_000
+    /// zstd level of merged segments (at least the flush level). Merges run in the background,
+    /// off the ingest path, so they can afford a stronger level than flushes: the data settles
+    /// into fewer bytes as it ages.
+    public var compressionLevel = 9
     public init() {}
 }
 

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Accumulates the block-granular inverted index while a segment is written.
 ///
 /// Two levels, to keep the per-token work in cache:
@@ -164,9 +168,12 @@ struct BlockTermTable {
         if let local = intern(p, n) { count(local: local) }
     }
 
-    /// Tokenizes UTF-8 text (see `Tokenizer`) and counts every token for the current row.
+    /// Tokenizes UTF-8 text (see `Tokenizer`) and counts every token for the current row,
+    /// except a token equal to the row's own trace id (32 lowercase hex bytes at `trace`) or span
+    /// id (16 at `span`): those are indexed as `trace_id=`/`span_id=` terms already, and a query
+    /// for such a word looks there too.
     @inline(__always)
-    mutating func addTokens(of text: UnsafeRawBufferPointer) {
+    mutating func addTokens(of text: UnsafeRawBufferPointer, skippingTrace trace: UnsafeRawPointer? = nil, span: UnsafeRawPointer? = nil) {
         let n = text.count
         guard n > 0, let source = text.baseAddress else { return }
         if n > scratch.capacity { scratch.grow(to: n, keeping: 0) }
@@ -174,7 +181,10 @@ struct BlockTermTable {
         Tokenizer.lowercase(source.assumingMemoryBound(to: UInt8.self), into: lc, count: n)
         Tokenizer.classes.withUnsafeBufferPointer { table in
             Tokenizer.scanTokens(UnsafePointer(lc), n, table.baseAddress!) { start, end in
-                add(UnsafeRawPointer(lc + start), end - start)
+                let length = end - start
+                if length == 32, let trace, memcmp(lc + start, trace, 32) == 0 { return }
+                if length == 16, let span, memcmp(lc + start, span, 16) == 0 { return }
+                add(UnsafeRawPointer(lc + start), length)
             }
         }
     }

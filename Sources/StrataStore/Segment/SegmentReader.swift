@@ -221,7 +221,7 @@ public final class SegmentReader: Sendable {
         let count = try c.count(limit: c.remaining, "block count")
         let columns = try c.count(limit: 64, "column count")
         guard columns == SegmentFormat.columnCount else {
-            throw FormatError("has \(columns) columns per block, version 1 has \(SegmentFormat.columnCount)")
+            throw FormatError("has \(columns) columns per block, expected \(SegmentFormat.columnCount)")
         }
         var result: [BlockMeta] = []
         result.reserveCapacity(count)
@@ -423,7 +423,7 @@ public final class SegmentReader: Sendable {
         }
         if columns.contains(.observed) {
             block.observedTimestamps = block.timestamps
-            try decode(ColumnID.observed) { block.observedTimestamps = try ColumnCodecs.decodeObserved($0, timestamps: block.timestamps) }
+            try decode(ColumnID.observed) { block.observedTimestamps = try ColumnCodecs.decodeObserved($0, timestamps: block.timestamps, formatVersion: info.formatVersion) }
         }
         if columns.contains(.resource) {
             try decode(ColumnID.resource) {

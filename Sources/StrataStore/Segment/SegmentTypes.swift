@@ -5,7 +5,7 @@ public enum SegmentFormat {
     /// "STSG": at the start of the file and at its very end.
     public static let magic: [UInt8] = Array("STSG".utf8)
     /// The format version this code writes; readers accept 1...version.
-    public static let version: UInt16 = 1
+    public static let version: UInt16 = 2
     /// Index terms longer than this many bytes are not indexed (queries for them must scan).
     public static let maxTermLength = 256
     /// File name extension of segments.

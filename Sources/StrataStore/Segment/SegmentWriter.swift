@@ -319,6 +319,8 @@ private struct WriterState {
         var bodies = [UInt8]()
         bodies.reserveCapacity(bodyBytes)
         var scratch = [UInt8]()
+        var traceTerm = [UInt8]()
+        var spanTerm = [UInt8]()
         scratch.reserveCapacity(64)
         let indexBody = options.indexBody
         var anyAttributes = false
@@ -354,12 +356,32 @@ private struct WriterState {
             if timestamp > maxTime { maxTime = timestamp }
 
             table.beginRow()
+            traceTerm.removeAll(keepingCapacity: true)
+            if let traceID {
+                traceTerm.append(contentsOf: FieldTerms.traceIDPrefix)
+                appendHex(traceID.high, to: &traceTerm)
+                appendHex(traceID.low, to: &traceTerm)
+            }
+            spanTerm.removeAll(keepingCapacity: true)
+            if let spanID {
+                spanTerm.append(contentsOf: FieldTerms.spanIDPrefix)
+                appendHex(spanID.value, to: &spanTerm)
+            }
             var body = records[r].body
             body.withUTF8 { utf8 in
                 let raw = UnsafeRawBufferPointer(utf8)
                 bodies.append(contentsOf: raw)
                 bodyLengths.append(Int64(raw.count))
-                if indexBody { table.addTokens(of: raw) }
+                guard indexBody else { return }
+                // The row's own ids are indexed once, as trace_id=/span_id= (docs/FORMAT.md).
+                traceTerm.withUnsafeBytes { trace in
+                    spanTerm.withUnsafeBytes { span in
+                        table.addTokens(
+                            of: raw,
+                            skippingTrace: trace.isEmpty ? nil : trace.baseAddress! + FieldTerms.traceIDPrefix.count,
+                            span: span.isEmpty ? nil : span.baseAddress! + FieldTerms.spanIDPrefix.count)
+                    }
+                }
             }
             let ri = Int(resource)
             if resourceGeneration[ri] != generation {
@@ -381,19 +403,8 @@ private struct WriterState {
                     table.count(local: flagLocals[bit])
                 }
             }
-            if let traceID {
-                scratch.removeAll(keepingCapacity: true)
-                scratch.append(contentsOf: FieldTerms.traceIDPrefix)
-                appendHex(traceID.high, to: &scratch)
-                appendHex(traceID.low, to: &scratch)
-                scratch.withUnsafeBytes { table.add($0.baseAddress!, $0.count) }
-            }
-            if let spanID {
-                scratch.removeAll(keepingCapacity: true)
-                scratch.append(contentsOf: FieldTerms.spanIDPrefix)
-                appendHex(spanID.value, to: &scratch)
-                scratch.withUnsafeBytes { table.add($0.baseAddress!, $0.count) }
-            }
+            if !traceTerm.isEmpty { traceTerm.withUnsafeBytes { table.add($0.baseAddress!, $0.count) } }
+            if !spanTerm.isEmpty { spanTerm.withUnsafeBytes { table.add($0.baseAddress!, $0.count) } }
             if template != 0 {
                 scratch.removeAll(keepingCapacity: true)
                 scratch.append(contentsOf: FieldTerms.templatePrefix)
