@@ -12,9 +12,7 @@ extension CollectorServer {
         router.get("/api/v1/incidents") { request, _ -> Response in
             guard authorize(request.headers[.authorization]) else { return Self.unauthorized() }
             guard let diagnosis else { return Self.continuousModeOff() }
-            var parameters: [String: String] = [:]
-            for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
-            return Self.respond(IncidentAPI.list(diagnosis.monitor, parameters: parameters))
+            return Self.respond(IncidentAPI.list(diagnosis.monitor, parameters: formParameters(request.uri.query)))
         }
         router.get("/api/v1/incidents/:id") { request, context -> Response in
             guard authorize(request.headers[.authorization]) else { return Self.unauthorized() }

@@ -90,8 +90,7 @@ final class QueryRoutes: Sendable {
         guard authorize(request.headers[.authorization]) else {
             throw Failure(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)")
         }
-        var parameters: [String: String] = [:]
-        for (key, value) in request.uri.queryParameters { parameters[String(key)] = String(value) }
+        let parameters = formParameters(request.uri.query)
         let text = parameters["q"] ?? ""
         guard text.utf8.count <= QueryLimits.maxQueryBytes else {
             throw Failure(414, "query_too_long", "queries are limited to \(QueryLimits.maxQueryBytes) bytes; this one has \(text.utf8.count)")
@@ -559,4 +558,29 @@ final class TailJournal: @unchecked Sendable {
         }
         return result.sorted { $0.timestamp < $1.timestamp }
     }
+}
+
+/// The query string decoded as an HTML form does (`application/x-www-form-urlencoded`):
+/// `+` is a space, `%2B` a plus. Python's `urlencode`, browsers and `curl -G --data-urlencode`
+/// write spaces as `+`; Hummingbird's own decoding keeps the `+`. A later repeat of a key wins.
+func formParameters(_ query: String?) -> [String: String] {
+    var parameters: [String: String] = [:]
+    guard let query, !query.isEmpty else { return parameters }
+    func decode(_ part: Substring) -> String {
+        let spaced = part.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+    for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+        let key: Substring
+        let value: Substring
+        if let equals = pair.firstIndex(of: "=") {
+            key = pair[..<equals]
+            value = pair[pair.index(after: equals)...]
+        } else {
+            key = pair
+            value = ""
+        }
+        parameters[decode(key)] = decode(value)
+    }
+    return parameters
 }

@@ -221,6 +221,11 @@ extension CollectorTests {
         XCTAssertTrue(found.1.contains("connection refused") && found.1.contains("connection reset") && !found.1.contains("all good"), found.1)
         let counted = try await get(url + "/api/v1/query?q=%22connection%20refused%22&count=true")
         XCTAssertTrue(counted.1.hasPrefix("{\"count\":1,"), counted.1)
+        // Form encoding, as Python's urlencode and browsers send it: '+' is a space, %2B a plus.
+        let plusSpaced = try await get(url + "/api/v1/query?q=%22connection+refused%22&count=true")
+        XCTAssertTrue(plusSpaced.1.hasPrefix("{\"count\":1,"), plusSpaced.1)
+        let regex = try await get(url + "/api/v1/query?q=%2Fdb%3A%5B0-9%5D%2B%2F&count=true")
+        XCTAssertTrue(regex.1.hasPrefix("{\"count\":1,"), regex.1)
         let bad = try await get(url + "/api/v1/query?q=%22open&count=true")
         XCTAssertEqual(bad.0, 400)
         XCTAssertTrue(bad.1.contains("column 6: expected") && bad.1.contains("to close the phrase"), bad.1)
