@@ -6,6 +6,7 @@ import NIOCore
 import StrataAgent
 import StrataCore
 import StrataDiagnosis
+import enum StrataQuery.DataDirectoryReader
 import StrataStore
 
 struct DiagnoseCommand: AsyncParsableCommand {
@@ -94,8 +95,13 @@ struct DiagnoseCommand: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: dataDir + "/manifest.json") || FileManager.default.fileExists(atPath: dataDir + "/wal") else {
                 throw ValidationError("\(dataDir) is not a Strata data directory (no manifest.json or wal/)")
             }
-            let store = try LogStore(directory: dataDir, logger: logger)
-            report = try diagnoser.diagnose(window: window, baseline: baseline, source: SnapshotRecordSource(snapshot: store.snapshot(), clock: clock == "stored" ? .stored : .runtime()))
+            // Read-only, like `strata query --data-dir`: safe beside a running collector (a
+            // LogStore would replay and repair the write-ahead log and delete files it does not list).
+            let opened = try DataDirectoryReader.open(dataDir)
+            for warning in opened.warnings { logger.warning("\(warning)") }
+            let snapshot = LogStore.Snapshot(segments: opened.view.segments, head: opened.view.head)
+            report = try diagnoser.diagnose(
+                window: window, baseline: baseline, source: SnapshotRecordSource(snapshot: snapshot, clock: clock == "stored" ? .stored : .runtime()))
         } else if let collector {
             let client = CollectorRecordClient(baseURL: collector, token: try token())
             // The query API selects by stored time, so the runtime clock cannot be applied here.

@@ -267,15 +267,17 @@ public final class LogStore: @unchecked Sendable {
 
     /// True for a known batch id; throws when the head is full or the disk budget is used up.
     private func admissionRefused(_ id: BatchID, adding frameBytes: Int = 0) throws -> Bool {
-        let segmentBytes: Int64? = try state.withLock { state in
-            if state.recent.contains(id) { return true }
+        let segmentBytes: Int64 = try state.withLock { state in
+            // A retry of a stored batch is acknowledged whatever the limits say.
+            if state.recent.contains(id) { return -1 }
             if state.headBytes >= options.headLimitBytes {
                 flushWanted.signal()
                 throw StoreFullError(headBytes: state.headBytes)
             }
-            return false
-        } ? nil : (options.diskBudgetBytes == .max ? 0 : liveSegmentBytes)
-        guard let segmentBytes else { return true }
+            guard options.diskBudgetBytes != .max else { return 0 }
+            return state.manifest.segments.reduce(0) { $0 + Int64($1.info.bytes) }
+        }
+        if segmentBytes < 0 { return true }
         if options.diskBudgetBytes != .max {
             let used = segmentBytes + wal.totalBytes
             if used + Int64(frameBytes) > options.diskBudgetBytes {
@@ -288,10 +290,6 @@ public final class LogStore: @unchecked Sendable {
             throw DiskFullError(limit: .freeSpace(available: available, reserve: options.minFreeDiskBytes))
         }
         return false
-    }
-
-    private var liveSegmentBytes: Int64 {
-        state.withLock { $0.manifest.segments.reduce(0) { $0 + Int64($1.info.bytes) } }
     }
 
     /// Whether the head has passed the flush threshold.
@@ -432,6 +430,10 @@ public final class LogStore: @unchecked Sendable {
     public struct Snapshot: Sendable {
         public var segments: [SegmentReader]
         public var head: [LogRecord]
+        public init(segments: [SegmentReader], head: [LogRecord]) {
+            self.segments = segments
+            self.head = head
+        }
     }
 
     public func snapshot() -> Snapshot {
