@@ -117,6 +117,13 @@ public struct LineAssembler: Sendable {
 
     public var hasPending: Bool { stdout.hasPending || stderr.hasPending }
 
+    /// Releases buffer space nothing pending needs; called when the file has been read to its
+    /// end, so a burst keeps its buffers and an idle file costs little memory.
+    public mutating func compactBuffers() {
+        stdout.compactBuffers()
+        stderr.compactBuffers()
+    }
+
     /// The position that is safe to store once every record emitted so far is delivered:
     /// per sequence, the start of its oldest line still held here, or the end of what was read.
     public var resumePoint: ResumePoint {
@@ -198,6 +205,21 @@ extension LineAssembler {
         init(sequence: CheckpointSequence) { self.sequence = sequence }
 
         var hasPending: Bool { group != nil || partial != nil }
+
+        /// Gives back buffer space beyond what is pending: an agent tails thousands of files,
+        /// and a stream that has gone quiet should not keep the capacity of its largest record.
+        mutating func compactBuffers() {
+            Self.compact(&groupBody)
+            Self.compact(&partialBody)
+        }
+
+        private static func compact(_ buffer: inout [UInt8]) {
+            if buffer.isEmpty {
+                buffer = []
+            } else if buffer.capacity > 2 * buffer.count + 4096 {
+                buffer = Array(buffer)
+            }
+        }
 
         var oldestPendingStart: Int64? { group?.firstLineStart ?? partial?.firstLineStart }
 

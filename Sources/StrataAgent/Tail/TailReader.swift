@@ -302,6 +302,7 @@ final class TailReader: @unchecked Sendable {
         file.readOffset += Int64(got)
         file.refreshFingerprint(size: status.size)
         pendingBytes += Int64(got)
+        if file.readOffset >= status.size { file.assembler.compactBuffers() }
         return got
     }
 
@@ -427,6 +428,7 @@ final class TailReader: @unchecked Sendable {
         for file in files.values {
             guard let deadline = file.assembler.oldestPendingDeadline, deadline <= now, !file.hasBacklog else { continue }
             file.assembler.flushExpiredViews(now: now) { record in emit(record, from: file) }
+            file.assembler.compactBuffers()
             advanceIdlePositions(file)
         }
     }
