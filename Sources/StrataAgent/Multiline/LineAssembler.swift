@@ -209,12 +209,13 @@ extension LineAssembler {
         /// Gives back buffer space beyond what is pending: an agent tails thousands of files,
         /// and a stream that has gone quiet should not keep the capacity of its largest record.
         mutating func compactBuffers() {
-            Self.compact(&groupBody)
-            Self.compact(&partialBody)
+            Self.compact(&groupBody, pending: group != nil)
+            Self.compact(&partialBody, pending: partial != nil)
         }
 
-        private static func compact(_ buffer: inout [UInt8]) {
-            if buffer.isEmpty {
+        /// A buffer holds the last record's bytes after it went out: only a pending one counts.
+        private static func compact(_ buffer: inout [UInt8], pending: Bool) {
+            if !pending {
                 buffer = []
             } else if buffer.capacity > 2 * buffer.count + 4096 {
                 buffer = Array(buffer)

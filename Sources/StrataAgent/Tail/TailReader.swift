@@ -21,6 +21,7 @@ final class TailReader: @unchecked Sendable {
         var batchMaxAge: Int64
         var once: Bool
         var readChunkBytes = 256 * 1024
+        var passBytesPerFile = 4 << 20
         /// How long a rotated or deleted file must stay quiet before it is closed.
         var drainGrace: Int64 = 2_000_000_000
     }
@@ -271,11 +272,27 @@ final class TailReader: @unchecked Sendable {
 
     // MARK: - Reading
 
-    /// One pass over all files, at most one chunk each, so a busy file cannot starve the others.
+    /// One pass over all files, at most `passBytesPerFile` each, so a busy file cannot starve the
+    /// others for long (4 MiB is about 20 ms of work). Reading more than one chunk per visit keeps
+    /// the number of files with a record half read small: an agent catching up on a thousand
+    /// files one chunk at a time held a pending multi-line record in every one of them.
     private func readAvailable() -> Int {
         var total = 0
+        var lastExpiryCheck = clockNow.monotonic
         for file in files.values {
-            total += readChunk(file)
+            var fromFile = 0
+            while fromFile < settings.passBytesPerFile {
+                let got = readChunk(file)
+                if got == 0 || files[file.key] == nil { break }
+                fromFile += got
+            }
+            total += fromFile
+            // A pass over a large backlog takes seconds: records of files read earlier in it
+            // must still go out on their timeout, not all at once when the pass ends.
+            if clockNow.monotonic - lastExpiryCheck >= 100_000_000 {
+                lastExpiryCheck = clockNow.monotonic
+                flushExpiredGroups(now: clockNow.monotonic)
+            }
         }
         return total
     }
