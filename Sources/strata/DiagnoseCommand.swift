@@ -103,10 +103,10 @@ struct DiagnoseCommand: AsyncParsableCommand {
             report = try diagnoser.diagnose(
                 window: window, baseline: baseline, source: SnapshotRecordSource(snapshot: snapshot, clock: clock == "stored" ? .stored : .runtime()))
         } else if let collector {
-            let client = CollectorRecordClient(baseURL: collector, token: try token())
+            let backend = HTTPBackend(base: collector, token: try token())
             // The query API selects by stored time, so the runtime clock cannot be applied here.
-            let windowRecords = try await client.records(in: window)
-            let baselineRecords = try await client.records(in: baseline)
+            let windowRecords = try await backend.allRecords(from: window.from, to: window.to)
+            let baselineRecords = try await backend.allRecords(from: baseline.from, to: baseline.to)
             report = diagnoser.diagnose(
                 window: window, windowRecords: windowRecords, baseline: baseline, baselineRecords: baselineRecords)
         } else {
@@ -159,80 +159,3 @@ struct DiagnoseCommand: AsyncParsableCommand {
     }
 }
 
-/// Reads every record of a time range through `/api/v1/query`, which answers at most 10,000
-/// records per request, newest first: each page ends where the previous one's oldest record
-/// was, and records seen twice at that boundary are dropped.
-struct CollectorRecordClient {
-    var baseURL: String
-    var token: String?
-    static let pageSize = 10_000
-
-    func records(in range: TimeRange) async throws -> [LogRecord] {
-        var result: [LogRecord] = []
-        var seenAtBoundary = Set<String>()
-        var upper = range.to - 1
-        while upper >= range.from {
-            let page = try await fetch(from: range.from, to: upper)
-            var oldest = Int64.max
-            var boundary = Set<String>()
-            for object in page {
-                guard let record = Self.record(from: object), range.contains(record.timestamp) else { continue }
-                let key = "\(record.timestamp)\u{1}\(record.resource[ResourceKey.pod] ?? "")\u{1}\(record.body)"
-                if record.timestamp == upper, seenAtBoundary.contains(key) { continue }
-                result.append(record)
-                if record.timestamp < oldest {
-                    oldest = record.timestamp
-                    boundary = []
-                }
-                if record.timestamp == oldest { boundary.insert(key) }
-            }
-            if page.count < Self.pageSize || oldest == .max { break }
-            // The next page ends at the oldest time seen (inclusive), minus what was already read there.
-            if oldest == upper && boundary.count >= Self.pageSize {
-                throw ValidationError("more than \(Self.pageSize) records share one timestamp; use --data-dir")
-            }
-            seenAtBoundary = oldest == upper ? seenAtBoundary.union(boundary) : boundary
-            upper = oldest
-        }
-        return result
-    }
-
-    private func fetch(from: Int64, to: Int64) async throws -> [[String: Any]] {
-        var components = URLComponents(string: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL)
-        components?.path = "/api/v1/query"
-        components?.queryItems = [
-            URLQueryItem(name: "q", value: ""), URLQueryItem(name: "from", value: String(from)),
-            URLQueryItem(name: "to", value: String(to)), URLQueryItem(name: "limit", value: String(Self.pageSize)),
-        ]
-        guard let url = components?.string else { throw ValidationError("--collector is not a URL: \(baseURL)") }
-        var request = HTTPClientRequest(url: url)
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
-        let body = try await response.body.collect(upTo: 1 << 30)
-        let data = Data(buffer: body)
-        guard response.status.code == 200 else {
-            throw ValidationError("collector answered \(response.status.code): \(String(decoding: data.prefix(500), as: UTF8.self))")
-        }
-        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw ValidationError("collector answered something that is not a JSON object")
-        }
-        return object["records"] as? [[String: Any]] ?? []
-    }
-
-    /// The JSON record of docs/WIRE.md.
-    static func record(from object: [String: Any]) -> LogRecord? {
-        guard let time = (object["timestamp"] as? String).flatMap(RFC3339Parser.parse) else { return nil }
-        var resource = Resource()
-        for (key, value) in (object["resource"] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key }) {
-            resource[key] = value as? String ?? "\(value)"
-        }
-        return LogRecord(
-            timestamp: time, observedTimestamp: time,
-            stream: (object["stream"] as? String).flatMap { LogStream(name: $0) } ?? .stdout,
-            severity: (object["severity"] as? String).flatMap { Severity(text: $0) },
-            body: object["body"] as? String ?? "",
-            traceID: (object["trace_id"] as? String).flatMap { TraceID(hex: $0) },
-            spanID: (object["span_id"] as? String).flatMap { SpanID(hex: $0) },
-            resource: resource)
-    }
-}

@@ -223,6 +223,21 @@ struct LocalBackend: QueryBackend {
         }
     }
 
+    /// Every record with `from <= timestamp < to` (nanoseconds), oldest first, in pages of the
+    /// API's largest size joined by its cursor (which neither repeats nor skips records).
+    func allRecords(from: Int64, to: Int64) async throws -> [LogRecord] {
+        var records: [LogRecord] = []
+        var cursor: String?
+        repeat {
+            let page = try await search("", TimeRange(from: from, to: to), .oldestFirst, Self.pageSize, cursor)
+            records += page.records
+            cursor = page.nextCursor
+        } while cursor != nil
+        return records
+    }
+
+    static let pageSize = 10_000
+
     func search(_ query: String, _ range: TimeRange, _ order: ResultOrder, _ limit: Int, _ cursor: String?) async throws -> Page {
         let parsedCursor: Cursor?
         do {
@@ -290,6 +305,21 @@ struct HTTPBackend: QueryBackend {
         }
         return body
     }
+
+    /// Every record with `from <= timestamp < to` (nanoseconds), oldest first, in pages of the
+    /// API's largest size joined by its cursor (which neither repeats nor skips records).
+    func allRecords(from: Int64, to: Int64) async throws -> [LogRecord] {
+        var records: [LogRecord] = []
+        var cursor: String?
+        repeat {
+            let page = try await search("", TimeRange(from: from, to: to), .oldestFirst, Self.pageSize, cursor)
+            records += page.records
+            cursor = page.nextCursor
+        } while cursor != nil
+        return records
+    }
+
+    static let pageSize = 10_000
 
     func search(_ query: String, _ range: TimeRange, _ order: ResultOrder, _ limit: Int, _ cursor: String?) async throws -> Page {
         var items = [URLQueryItem(name: "q", value: query), URLQueryItem(name: "limit", value: String(limit)), URLQueryItem(name: "order", value: order.rawValue)]
