@@ -293,16 +293,18 @@ public struct QueryEngine: Sendable {
     // MARK: Aggregations
 
     public func count(_ plan: QueryPlan, range: TimeRange, deadline: Deadline = .none) throws -> CountResult {
-        if let term = plan.singleIndexTerm { return try count(term: term, plan, range: range, deadline: deadline) }
+        if let terms = plan.indexTermUnion { return try count(terms: terms, plan, range: range, deadline: deadline) }
         var sink = CountSink()
         let (statistics, damaged) = try aggregate(plan, range: range, sink: &sink, deadline: deadline)
         return CountResult(count: sink.count, statistics: statistics, damagedSegments: damaged)
     }
 
-    /// A query that is one index term (`level:info`, `ns:shop`, `timeout`): the posting lists
-    /// hold, per block, how many rows have the term, so blocks wholly inside the time range are
-    /// counted without being read; only blocks cut by the range are decoded.
-    private func count(term: String, _ plan: QueryPlan, range: TimeRange, deadline: Deadline) throws -> CountResult {
+    /// A query that is an index term or an OR of them (`level:info`, `ns:shop`, `timeout`, a bare
+    /// `INFO`): the posting lists hold, per block, how many rows have each term. A block wholly
+    /// inside the time range is counted without being read when one term alone occurs in it, or
+    /// one term covers all its rows; other blocks (rows with several of the terms, or cut by the
+    /// range) are decoded and their rows checked.
+    private func count(terms: [String], _ plan: QueryPlan, range: TimeRange, deadline: Deadline) throws -> CountResult {
         var statistics = ExecutionStatistics()
         var damaged: [DamagedSegment] = []
         let evaluator = RowEvaluator(plan)
@@ -310,16 +312,25 @@ public struct QueryEngine: Sendable {
         try scanHead(evaluator, range, deadline, &statistics) { _ in count += 1 }
         for segment in segments(overlapping: range, &statistics) {
             do {
-                for posting in try segment.postings(term: term) where posting.block < segment.blocks.count {
+                // Per block: the rows of the last term seen there, how many terms occur, the most rows of one.
+                var perBlock: [Int: (rows: Int, terms: Int, most: Int)] = [:]
+                for term in Set(terms) {
+                    for posting in try segment.postings(term: term) where posting.block < segment.blocks.count {
+                        var entry = perBlock[posting.block] ?? (0, 0, 0)
+                        entry = (posting.rows, entry.terms + 1, max(entry.most, posting.rows))
+                        perBlock[posting.block] = entry
+                    }
+                }
+                for (b, entry) in perBlock.sorted(by: { $0.key < $1.key }) {
                     try deadline.check()
-                    let meta = segment.blocks[posting.block]
+                    let meta = segment.blocks[b]
                     guard range.overlaps(min: meta.minTime, max: meta.maxTime) else { continue }
-                    if range.covers(min: meta.minTime, max: meta.maxTime) {
-                        count += posting.rows
+                    if range.covers(min: meta.minTime, max: meta.maxTime) && (entry.terms == 1 || entry.most >= meta.rowCount) {
+                        count += entry.terms == 1 ? entry.rows : meta.rowCount
                         statistics.blocksFromMetadata += 1
                         continue
                     }
-                    let block = try segment.readBlock(posting.block, columns: plan.columns)
+                    let block = try segment.readBlock(b, columns: plan.columns)
                     statistics.blocksDecoded += 1
                     statistics.rowsExamined += meta.rowCount
                     var view = BlockRow(block)

@@ -164,12 +164,29 @@ indirect enum CompiledNode: Sendable {
 }
 
 extension QueryPlan {
-    /// The index term when the whole query is one exact term (a body token or `field=value`),
-    /// whose per-block row counts answer a count; nil otherwise.
-    var singleIndexTerm: String? {
-        guard case .test(let index) = tree else { return nil }
+    /// The index terms whose union the whole query is — one exact term (`level:info`, `ns:shop`,
+    /// `timeout`) or an OR of them (a bare `INFO` is `info OR severity:info`) — or nil. Posting
+    /// lists count rows per block exactly, which answers a count without reading most blocks.
+    var indexTermUnion: [String]? {
+        switch tree {
+        case .test(let index):
+            return Self.indexTerm(of: tests[index]).map { [$0] }
+        case .or(let children):
+            var terms: [String] = []
+            for child in children {
+                guard case .test(let index) = child, let term = Self.indexTerm(of: tests[index]) else { return nil }
+                terms.append(term)
+            }
+            return terms
+        default:
+            return nil
+        }
+    }
+
+    /// The one index term whose rows are exactly the test's matches, if there is one.
+    private static func indexTerm(of test: CompiledTest) -> String? {
         let term: String
-        switch tests[index].predicate {
+        switch test.predicate {
         case .token(let token):
             // An id-shaped word is also looked up in its id field: more than one posting list.
             guard SegmentCandidates.idField(ofWord: token) == nil else { return nil }

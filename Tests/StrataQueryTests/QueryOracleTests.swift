@@ -278,3 +278,48 @@ import Testing
         }
     }
 }
+
+/// Counts of an OR of index terms come from the posting counts where a block holds one of the
+/// terms only; blocks holding several are read. Both kinds must add up to the brute force.
+@Suite struct TermUnionCountTests {
+    @Test func unionCountsEqualBruteForceWhetherTermsShareBlocksOrNot() throws {
+        let directory = ScratchDirectory()
+        var options = StoreOptions()
+        options.retentionNanos = .max / 2
+        options.segment.maxBlockRows = 8
+        options.segment.durable = false
+        let store = try LogStore(directory: directory.path, options: options, logger: silentLogger)
+        var g = SeededGenerator(seed: 11)
+        let resource = Resource(attributes: [Attribute(ResourceKey.namespace, "shop"), Attribute(ResourceKey.pod, "api-1")])
+        var all: [LogRecord] = []
+        for i in 0..<480 {
+            // Runs of 40 rows: some blocks hold only alpha, some only beta, some both, some neither.
+            let body: String
+            switch (i / 40) % 4 {
+            case 0: body = "alpha step \(i)"
+            case 1: body = "beta step \(i)"
+            case 2: body = Bool.random(using: &g) ? "alpha and beta \(i)" : (Bool.random(using: &g) ? "alpha \(i)" : "beta \(i)")
+            default: body = "gamma \(i) info"
+            }
+            let severity: Severity? = [nil, .info, .warn].randomElement(using: &g)!
+            all.append(LogRecord(
+                timestamp: RecordFactory.base + Int64(i) * 1_000_000_000, observedTimestamp: RecordFactory.base,
+                severity: severity, body: body, resource: resource))
+        }
+        _ = try store.ingest(batchID: nil, records: all, now: RecordFactory.base)
+        try store.flush()
+        let engine = QueryEngine(snapshot: store.snapshot())
+        let cut = TimeRange(from: RecordFactory.base + 13_500_000_000, to: RecordFactory.base + 300_000_000_000)
+        for query in ["alpha OR beta", "INFO", "alpha OR level:info", "alpha OR beta OR gamma", "alpha"] {
+            let node = try QueryParser.parse(query)
+            let plan = try QueryPlan(node)
+            #expect(plan.indexTermUnion != nil, "\(query) is a union of index terms")
+            for range in [TimeRange.everything, cut] {
+                let expected = all.filter { range.contains($0.timestamp) && Reference.matches(node, $0) }.count
+                let counted = try engine.count(plan, range: range)
+                #expect(counted.count == expected, "\(query) over \(range)")
+                if range == .everything { #expect(counted.statistics.blocksFromMetadata > 0, "\(query): some blocks from postings alone") }
+            }
+        }
+    }
+}
