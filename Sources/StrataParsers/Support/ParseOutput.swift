@@ -28,7 +28,8 @@ enum TimeRule {
     /// reference for every line on a node, so the stamp is moved by that many quarter hours.
     static func zoneCorrected(_ time: Int64, runtime: Int64) -> Int64 {
         let (difference, overflow) = time.subtractingReportingOverflow(runtime)
-        guard !overflow, difference.magnitude > UInt64(zoneTolerance) else { return time }
+        guard !overflow, difference.magnitude > UInt64(zoneTolerance), difference.magnitude <= UInt64(plausibleWindow)
+        else { return time }
         let steps = (difference + (difference < 0 ? -zoneStep / 2 : zoneStep / 2)) / zoneStep
         guard steps != 0, zoneSteps.contains(Int(steps)),
             (difference - steps * zoneStep).magnitude <= UInt64(zoneTolerance)
