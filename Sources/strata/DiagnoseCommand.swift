@@ -46,7 +46,7 @@ struct DiagnoseCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Write the report to this file instead of standard output.")
     var output: String?
 
-    @Option(name: .long, help: "Read a collector's data directory directly (stop the collector first: see docs/DIAGNOSIS.md).")
+    @Option(name: .long, help: "Read a collector's data directory directly, read-only (safe beside a running collector).")
     var dataDir: String?
 
     @Option(name: .long, help: "Collector base URL to read records from.")
