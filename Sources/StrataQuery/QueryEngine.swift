@@ -141,18 +141,11 @@ public struct QueryEngine: Sendable {
     public let snapshot: StoreView
     public static let maxBuckets = 10_000
 
-    /// What a query reads: immutable segments and the head's records at one moment.
-    public struct StoreView: Sendable {
-        public var segments: [SegmentReader]
-        public var head: [LogRecord]
-        public init(segments: [SegmentReader], head: [LogRecord]) {
-            self.segments = segments
-            self.head = head
-        }
-    }
+    /// What a query reads: immutable segments and the head's records at one moment, from a
+    /// running store or from `DataDirectoryReader`.
+    public typealias StoreView = LogStore.Snapshot
 
-    public init(snapshot: LogStore.Snapshot) { self.snapshot = StoreView(segments: snapshot.segments, head: snapshot.head) }
-    public init(view: StoreView) { self.snapshot = view }
+    public init(snapshot: StoreView) { self.snapshot = snapshot }
 
     // MARK: Search
 

@@ -99,9 +99,8 @@ struct DiagnoseCommand: AsyncParsableCommand {
             // LogStore would replay and repair the write-ahead log and delete files it does not list).
             let opened = try DataDirectoryReader.open(dataDir)
             for warning in opened.warnings { logger.warning("\(warning)") }
-            let snapshot = LogStore.Snapshot(segments: opened.view.segments, head: opened.view.head)
             report = try diagnoser.diagnose(
-                window: window, baseline: baseline, source: SnapshotRecordSource(snapshot: snapshot, clock: clock == "stored" ? .stored : .runtime()))
+                window: window, baseline: baseline, source: SnapshotRecordSource(snapshot: opened.view, clock: clock == "stored" ? .stored : .runtime()))
         } else if let collector {
             let backend = HTTPBackend(base: collector, token: try token())
             // The query API selects by stored time, so the runtime clock cannot be applied here.
@@ -148,14 +147,6 @@ struct DiagnoseCommand: AsyncParsableCommand {
         throw ValidationError("\(option): '\(text)' is not a time (RFC 3339, nanoseconds, now or now-15m)")
     }
 
-    private func token() throws -> String? {
-        if let tokenFile {
-            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
-                throw ValidationError("cannot read --token-file \(tokenFile)")
-            }
-            return text.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        return ProcessInfo.processInfo.environment["STRATA_TOKEN"]
-    }
+    private func token() throws -> String? { try clientToken(nil, file: tokenFile) }
 }
 

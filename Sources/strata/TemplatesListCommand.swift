@@ -42,7 +42,7 @@ struct TemplatesListCommand: AsyncParsableCommand {
                 throw ValidationError(error.description)
             }
             json = try TemplateListing.list(
-                engine: QueryEngine(view: opened.view), miner: miner, query: node, range: timeRange, limit: limit
+                engine: QueryEngine(snapshot: opened.view), miner: miner, query: node, range: timeRange, limit: limit
             ).json()
         } else {
             guard let backend = try source.backend() as? HTTPBackend else { throw CommandFailure("no collector to ask") }
