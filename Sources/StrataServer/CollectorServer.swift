@@ -260,15 +260,9 @@ public final class CollectorServer: Service {
     }
 
     static func error(_ status: Int, _ code: String, _ message: String) -> Response {
-        var json = JSONWriter()
-        json.raw("{\"code\":")
-        json.string(code)
-        json.raw(",\"message\":")
-        json.string(message)
-        json.raw("}\n")
-        return Response(
+        Response(
             status: .init(code: status), headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: json.bytes)))
+            body: .init(byteBuffer: ByteBuffer(bytes: QueryAPI.error(code: code, message: message))))
     }
 }
 

@@ -37,15 +37,7 @@ struct CollectorClientOptions: ParsableArguments {
     @Option(name: .long, help: "File holding the bearer token (or set STRATA_TOKEN).")
     var tokenFile: String?
 
-    func token() throws -> String? {
-        if let tokenFile {
-            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
-                throw ValidationError("cannot read --token-file \(tokenFile)")
-            }
-            return text.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        return ProcessInfo.processInfo.environment["STRATA_TOKEN"]
-    }
+    func token() throws -> String? { try clientToken(nil, file: tokenFile) }
 
     /// GETs `path` (with its query) and returns the body of a 200; any other answer becomes an
     /// error quoting the collector's `{code, message}`.

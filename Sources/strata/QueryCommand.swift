@@ -133,22 +133,25 @@ struct SourceOptions: ParsableArguments {
             guard collector == nil else { throw ValidationError("give --collector or --data-dir, not both") }
             let opened = try DataDirectoryReader.open(dataDir)
             for warning in opened.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
-            return LocalBackend(engine: QueryEngine(view: opened.view))
+            return LocalBackend(engine: QueryEngine(snapshot: opened.view))
         }
         let url = collector ?? ProcessInfo.processInfo.environment["STRATA_COLLECTOR"] ?? "http://127.0.0.1:4180"
         return HTTPBackend(base: url.hasSuffix("/") ? String(url.dropLast()) : url, token: try resolvedToken())
     }
 
-    func resolvedToken() throws -> String? {
-        if let token { return token }
-        if let tokenFile {
-            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
-                throw ValidationError("cannot read --token-file \(tokenFile)")
-            }
-            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    func resolvedToken() throws -> String? { try clientToken(token, file: tokenFile) }
+}
+
+/// The bearer token a client command sends: the flag, else the file, else `$STRATA_TOKEN`.
+func clientToken(_ flag: String?, file: String?) throws -> String? {
+    if let flag { return flag }
+    if let file {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw ValidationError("cannot read --token-file \(file)")
         }
-        return ProcessInfo.processInfo.environment["STRATA_TOKEN"]
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
+    return ProcessInfo.processInfo.environment["STRATA_TOKEN"]
 }
 
 struct RangeOptions: ParsableArguments {
