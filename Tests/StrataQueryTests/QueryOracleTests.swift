@@ -11,11 +11,7 @@ import Testing
     /// A store with three flushed rounds (several segments, small blocks) and one in the head.
     static func makeStore(seed: UInt64, in directory: ScratchDirectory) throws -> (LogStore, [LogRecord]) {
         var g = SeededGenerator(seed: seed)
-        var options = StoreOptions()
-        options.retentionNanos = .max / 2
-        options.segment.maxBlockRows = 24
-        options.segment.durable = false
-        let store = try LogStore(directory: directory.path, options: options, logger: silentLogger)
+        let store = try directory.openStore(maxBlockRows: 24)
         var all: [LogRecord] = []
         for round in 0..<4 {
             let batch = RecordFactory.records(300, hours: 4, using: &g)
@@ -145,11 +141,7 @@ import Testing
 
     @Test func selectiveQueriesDecodeOnlyCandidateBlocks() throws {
         let directory = ScratchDirectory()
-        var options = StoreOptions()
-        options.retentionNanos = .max / 2
-        options.segment.maxBlockRows = 50
-        options.segment.durable = false
-        let store = try LogStore(directory: directory.path, options: options, logger: silentLogger)
+        let store = try directory.openStore(maxBlockRows: 50)
         var records: [LogRecord] = []
         for i in 0..<5000 {
             let body = i == 4321 ? "payment gateway exploded rarely" : "request \(i % 97) served ok"
@@ -234,11 +226,7 @@ import Testing
 @Suite struct OwnIDIndexingTests {
     @Test func idsInBodiesAreFoundWhetherOrNotTheyAreTheRowsOwn() throws {
         let directory = ScratchDirectory()
-        var options = StoreOptions()
-        options.retentionNanos = .max / 2
-        options.segment.maxBlockRows = 8
-        options.segment.durable = false
-        let store = try LogStore(directory: directory.path, options: options, logger: silentLogger)
+        let store = try directory.openStore(maxBlockRows: 8)
         var g = SeededGenerator(seed: 5)
         let traces = (1...6).map { TraceID(high: 0xABCD_0000_0000_0000 | UInt64($0), low: UInt64($0) * 0x1111) }
         let spans = (1...6).map { SpanID(0x00AB_CD00_0000_0000 | UInt64($0)) }
@@ -284,11 +272,7 @@ import Testing
 @Suite struct TermUnionCountTests {
     @Test func unionCountsEqualBruteForceWhetherTermsShareBlocksOrNot() throws {
         let directory = ScratchDirectory()
-        var options = StoreOptions()
-        options.retentionNanos = .max / 2
-        options.segment.maxBlockRows = 8
-        options.segment.durable = false
-        let store = try LogStore(directory: directory.path, options: options, logger: silentLogger)
+        let store = try directory.openStore(maxBlockRows: 8)
         var g = SeededGenerator(seed: 11)
         let resource = Resource(attributes: [Attribute(ResourceKey.namespace, "shop"), Attribute(ResourceKey.pod, "api-1")])
         var all: [LogRecord] = []

@@ -22,6 +22,15 @@ struct SeededGenerator: RandomNumberGenerator {
 final class ScratchDirectory {
     let path = NSTemporaryDirectory() + "strata-query-" + UUID().uuidString
     deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// A store here with small blocks (many per segment), no retention and no fsync.
+    func openStore(maxBlockRows: Int) throws -> LogStore {
+        var options = StoreOptions()
+        options.retentionNanos = .max / 2
+        options.segment.maxBlockRows = maxBlockRows
+        options.segment.durable = false
+        return try LogStore(directory: path, options: options, logger: silentLogger)
+    }
 }
 
 let silentLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }

@@ -50,12 +50,10 @@ func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async 
     }
 }
 
-private func blockingRequest(method: String, port: Int, target: String, headers: [String: String], body: [UInt8]) throws -> (Int, String) {
+/// A TCP socket connected to 127.0.0.1:`port`, for the caller to close.
+func connectLoopback(port: Int) throws -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw CrashTestError("socket() failed") }
-    defer { close(fd) }
-    var timeout = timeval(tv_sec: 30, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -63,7 +61,18 @@ private func blockingRequest(method: String, port: Int, target: String, headers:
     let connected = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard connected == 0 else { throw CrashTestError("connection to port \(port) refused") }
+    guard connected == 0 else {
+        close(fd)
+        throw CrashTestError("connection to port \(port) refused")
+    }
+    return fd
+}
+
+private func blockingRequest(method: String, port: Int, target: String, headers: [String: String], body: [UInt8]) throws -> (Int, String) {
+    let fd = try connectLoopback(port: port)
+    defer { close(fd) }
+    var timeout = timeval(tv_sec: 30, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
     for (name, value) in headers { head += "\(name): \(value)\r\n" }
     let message = Array((head + "\r\n").utf8) + body
