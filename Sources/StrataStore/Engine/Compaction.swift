@@ -195,7 +195,7 @@ extension LogStore {
         }
         for relative in directories { try? StoreFiles.syncDirectory(directory + "/" + relative) }
         return RewriteOutcome(
-            output: output, inputBytes: segments.reduce(0) { $0 + Int64($1.info.bytes) }, keptRecords: records.count,
+            output: output, inputBytes: segments.fileBytes, keptRecords: records.count,
             droppedRecords: dropped)
     }
 }

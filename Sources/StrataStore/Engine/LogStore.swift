@@ -275,7 +275,7 @@ public final class LogStore: @unchecked Sendable {
                 throw StoreFullError(headBytes: state.headBytes)
             }
             guard options.diskBudgetBytes != .max else { return 0 }
-            return state.manifest.segments.reduce(0) { $0 + Int64($1.info.bytes) }
+            return state.manifest.segments.fileBytes
         }
         if segmentBytes < 0 { return true }
         if options.diskBudgetBytes != .max {
@@ -450,7 +450,7 @@ public final class LogStore: @unchecked Sendable {
         return state.withLock { state in
             Statistics(
                 segments: state.manifest.segments.count,
-                segmentBytes: state.manifest.segments.reduce(0) { $0 + Int64($1.info.bytes) },
+                segmentBytes: state.manifest.segments.fileBytes,
                 headRecords: state.head.reduce(0) { $0 + $1.records.count }, headBytes: state.headBytes,
                 walBytes: walBytes, availableDiskBytes: availableDiskBytes, quarantined: state.manifest.quarantined.count,
                 partitions: Set(state.manifest.segments.map(\.partition)).count,

@@ -57,3 +57,8 @@ struct Manifest: Codable, Sendable {
         return Array(try encoder.encode(self))
     }
 }
+
+extension [Manifest.Segment] {
+    /// Bytes of these segment files on disk.
+    var fileBytes: Int64 { reduce(0) { $0 + Int64($1.info.bytes) } }
+}

@@ -56,7 +56,7 @@ extension LogStore {
     private func expireBySize() throws {
         guard options.retentionBytes < .max else { return }
         let segments = state.withLock { $0.manifest.segments }
-        var total = segments.reduce(0) { $0 + Int64($1.info.bytes) }
+        var total = segments.fileBytes
         guard total > options.retentionBytes else { return }
         let partitions = Set(segments.map(\.partition)).sorted()
         var deletions: [Manifest.Segment] = []
