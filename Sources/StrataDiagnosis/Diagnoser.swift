@@ -4,25 +4,32 @@ import StrataCore
 /// Weights of the suspect score (docs/DIAGNOSIS.md, "Score"). One set for every cluster: none
 /// of them refers to a service, a template or a data set.
 public struct ScoreWeights: Sendable, Hashable {
-    /// Per unit of error surprise (`-log10 p` of the error count rising, capped at 30).
+    /// Per unit of error surprise (`-log10 p` of the error share of the workload's own records
+    /// rising, capped at 30).
     public var errors = 1.0
     public var warnings = 0.3
     /// Per log2(1 + templates that appeared, vanished or shifted significantly).
     public var templates = 0.5
     /// Per kind of self-blaming signature (OOMKilled, CrashLoopBackOff, failed probe, restart).
     public var signature = 8.0
-    /// Per unit of latency z above `latencyFloor`.
-    public var latency = 1.0
-    public var latencyFloor = 2.0
-    public var latencyCap = 15.0
+    /// Per unit of the strongest flow deviation (a step of the requests missing or new:
+    /// reliability · -log10 p, capped at 30).
+    public var flow = 1.0
+    /// Per doubling of the workload's latency (log2 effect size over its edges).
+    public var latency = 8.0
+    /// Medians are raised by this many milliseconds before their ratio is taken.
+    public var latencyFloorMs = 5.0
+    /// Prior weight at "no change" in a workload's mean latency effect.
+    public var latencyShrinkage = 2.0
     /// Times the share of failing requests whose first error this workload logged.
     public var traceOrigin = 6.0
     /// Times the share of failing requests where it only passed an error on.
     public var tracePropagation = 2.0
     /// For the earliest onset among anomalous workloads, falling linearly to 0 for the latest.
     public var onset = 2.0
-    /// Times the share of failing messages elsewhere that name this workload.
-    public var references = 3.0
+    /// Times the share of failing messages elsewhere that name this workload. Small on purpose:
+    /// names in messages follow one cluster's conventions, so they only break ties.
+    public var references = 0.01
 
     public init() {}
 }
@@ -39,6 +46,8 @@ public struct DiagnosisConfiguration: Sendable {
     public var significance = 0.01
     /// A workload counts as anomalous (for onsets and incident grouping) above this score.
     public var anomalyThreshold = 2.0
+    /// Fewer requests (trace ids) than this in the baseline is reported as a weak baseline.
+    public var minimumBaselineRequests = 50
     /// Longest example body kept in a report.
     public var maxExampleBytes = 2000
 
@@ -61,12 +70,14 @@ public struct Diagnoser {
         generatedAt: Int64 = Clock.nowNanos()
     ) -> DiagnosisReport {
         var table = WorkloadTable()
+        var events = EventTable()
         var before = RangeProfile(range: baseline)
-        before.add(baselineRecords, table: &table, templater: templater, keepExamples: false)
+        before.add(baselineRecords, table: &table, events: &events, templater: templater, keepExamples: false)
         var during = RangeProfile(range: window)
-        during.add(windowRecords, table: &table, templater: templater, keepExamples: true)
+        during.add(windowRecords, table: &table, events: &events, templater: templater, keepExamples: true)
         var analysis = Analysis(
-            configuration: configuration, table: table, window: during, baseline: before, templater: templater)
+            configuration: configuration, table: table, events: events, window: during, baseline: before,
+            templater: templater)
         return analysis.report(generatedAt: generatedAt)
     }
 }
@@ -75,14 +86,19 @@ public struct Diagnoser {
 struct Analysis {
     let configuration: DiagnosisConfiguration
     let table: WorkloadTable
+    let events: EventTable
     let window: RangeProfile
     let baseline: RangeProfile
     let templater: MessageTemplating
     var templateTexts: [String: String] = [:]
 
-    init(configuration: DiagnosisConfiguration, table: WorkloadTable, window: RangeProfile, baseline: RangeProfile, templater: MessageTemplating) {
+    init(
+        configuration: DiagnosisConfiguration, table: WorkloadTable, events: EventTable, window: RangeProfile,
+        baseline: RangeProfile, templater: MessageTemplating
+    ) {
         self.configuration = configuration
         self.table = table
+        self.events = events
         self.window = window
         self.baseline = baseline
         self.templater = templater
@@ -109,12 +125,13 @@ struct Analysis {
     struct Candidate {
         var workload: Int
         var components = DiagnosisReport.ScoreComponents(
-            errors: 0, warnings: 0, templates: 0, signatures: 0, latency: 0, traces: 0, onset: 0, references: 0)
+            errors: 0, warnings: 0, templates: 0, signatures: 0, latency: 0, traces: 0, onset: 0, references: 0, flow: 0)
         var changes: [TemplateChange] = []
         var onset: Int64?
         var errorP = 1.0
         var warningP = 1.0
         var latency: DiagnosisReport.LatencyEvidence?
+        var flow: [FlowDeviation] = []
         var restarts: [DiagnosisReport.RestartEvidence] = []
         var referencedBy: [Int: Int] = [:]
         var originVotes = 0
@@ -124,8 +141,6 @@ struct Analysis {
 
     mutating func report(generatedAt: Int64) -> DiagnosisReport {
         let weights = configuration.weights
-        let windowSeconds = window.range.seconds
-        let baselineSeconds = baseline.range.seconds
         let workloads = Set(window.profiles.keys).union(baseline.profiles.keys).sorted()
         var candidates: [Int: Candidate] = [:]
         let empty = WorkloadProfile()
@@ -141,10 +156,16 @@ struct Analysis {
             let now = window.profiles[workload] ?? empty
             let then = baseline.profiles[workload] ?? empty
             var candidate = Candidate(workload: workload)
+            // Shares of the workload's own records, not counts per second: a window busier
+            // than its baseline raises every count that scales with load. One record is added
+            // to each side so that a workload missing from one range is not infinitely
+            // surprising.
+            let ownWindow = Double(now.records + 1)
+            let ownBaseline = Double(then.records + 1)
             candidate.errorP = RateTest.increasePValue(
-                window: now.errors, baseline: then.errors, windowSeconds: windowSeconds, baselineSeconds: baselineSeconds)
+                window: now.errors, baseline: then.errors, windowExposure: ownWindow, baselineExposure: ownBaseline)
             candidate.warningP = RateTest.increasePValue(
-                window: now.warnings, baseline: then.warnings, windowSeconds: windowSeconds, baselineSeconds: baselineSeconds)
+                window: now.warnings, baseline: then.warnings, windowExposure: ownWindow, baselineExposure: ownBaseline)
             // Only a significant rise (p < 0.05) counts: noise must not order the suspects.
             candidate.components.errors = weights.errors * significantSurprise(candidate.errorP)
             candidate.components.warnings = weights.warnings * significantSurprise(candidate.warningP)
@@ -158,9 +179,9 @@ struct Analysis {
                 let windowCount = a?.count ?? 0
                 let baselineCount = b?.count ?? 0
                 let up = RateTest.increasePValue(
-                    window: windowCount, baseline: baselineCount, windowSeconds: windowSeconds, baselineSeconds: baselineSeconds)
+                    window: windowCount, baseline: baselineCount, windowExposure: ownWindow, baselineExposure: ownBaseline)
                 let down = RateTest.decreasePValue(
-                    window: windowCount, baseline: baselineCount, windowSeconds: windowSeconds, baselineSeconds: baselineSeconds)
+                    window: windowCount, baseline: baselineCount, windowExposure: ownWindow, baselineExposure: ownBaseline)
                 let level = max(a?.level ?? .normal, b?.level ?? .normal)
                 var change: String?
                 var p = 1.0
@@ -189,7 +210,7 @@ struct Analysis {
                 // one absent from the baseline counts at its first occurrence.
                 let before = then.signatures[signature]?.count ?? 0
                 let p = RateTest.increasePValue(
-                    window: stat.count, baseline: before, windowSeconds: windowSeconds, baselineSeconds: baselineSeconds)
+                    window: stat.count, baseline: before, windowExposure: ownWindow, baselineExposure: ownBaseline)
                 if before == 0 || p < 0.05 {
                     selfBlame.insert(signature)
                     candidate.onset = min(candidate.onset ?? .max, stat.first)
@@ -218,18 +239,27 @@ struct Analysis {
             candidates[workload] = candidate
         }
 
-        // Latency of hand-offs, window against baseline.
-        let windowGaps = window.handOffGaps()
-        let baselineGaps = baseline.handOffGaps()
+        // Requests: steps missing or new (each against the step before it), and latency as an
+        // effect size per edge. Requests still running at the end of a range are left out.
+        let completion = RequestFlow.completionTime(of: baseline.traces, range: baseline.range)
+        let windowFlow = RequestFlow(traces: window.traces, range: window.range, completion: completion)
+        let baselineFlow = RequestFlow(traces: baseline.traces, range: baseline.range, completion: completion)
+        for deviation in FlowAnalysis.deviations(window: windowFlow, baseline: baselineFlow, events: events) {
+            candidates[deviation.workload]?.flow.append(deviation)
+        }
         for workload in workloads {
-            let now = windowGaps[workload] ?? []
-            let then = baselineGaps[workload] ?? []
-            let z = RankTest.mannWhitneyZ(window: now, baseline: then)
-            guard !now.isEmpty || !then.isEmpty else { continue }
-            candidates[workload]?.latency = .init(
-                z: (z * 100).rounded() / 100, windowMedianMs: median(now), baselineMedianMs: median(then),
-                windowSamples: now.count, baselineSamples: then.count)
-            candidates[workload]?.components.latency = weights.latency * min(weights.latencyCap, max(0, z - weights.latencyFloor))
+            guard var candidate = candidates[workload], !candidate.flow.isEmpty else { continue }
+            candidate.flow.sort { ($0.strength, $1.event) > ($1.strength, $0.event) }
+            candidate.components.flow = weights.flow * (candidate.flow.first?.strength ?? 0)
+            candidates[workload] = candidate
+        }
+        let latencyConfiguration = LatencyAnalysis.Configuration(
+            floorMs: weights.latencyFloorMs, minimumSamples: 3, shrinkage: weights.latencyShrinkage)
+        let edges = LatencyAnalysis.edges(window: windowFlow, baseline: baselineFlow, configuration: latencyConfiguration)
+        for (workload, latency) in LatencyAnalysis.perWorkload(edges, events: events, configuration: latencyConfiguration) {
+            guard candidates[workload] != nil else { continue }
+            candidates[workload]?.latency = latencyEvidence(effect: latency.effect, edges: latency.edges)
+            candidates[workload]?.components.latency = weights.latency * latency.effect
         }
 
         // Failing requests: the chain of workloads each crossed, and who logged the first error.
@@ -253,7 +283,7 @@ struct Analysis {
                 // when the number of such requests rose significantly (p < 0.001).
                 let originP = RateTest.increasePValue(
                     window: candidate.originVotes, baseline: baselineOrigins[workload] ?? 0,
-                    windowSeconds: windowSeconds, baselineSeconds: baselineSeconds)
+                    windowExposure: Double(window.traces.count + 1), baselineExposure: Double(baseline.traces.count + 1))
                 let gate = min(1, RateTest.surprise(originP) / 3)
                 candidate.components.traces = weights.traceOrigin * origin * gate - weights.tracePropagation * propagated * (1 - origin)
                 candidates[workload] = candidate
@@ -405,6 +435,7 @@ struct Analysis {
                 templates: templates, examples: examples, traces: Array(traces), signatures: signatures,
                 restarts: candidate.restarts.sorted { ($0.pod, $0.container) < ($1.pod, $1.container) },
                 latency: candidate.latency,
+                flow: candidate.flow.isEmpty ? nil : candidate.flow.prefix(configuration.templatesPerSuspect).map(flowEvidence),
                 referencedBy: candidate.referencedBy.sorted { ($0.value, name($1.key)) > ($1.value, name($0.key)) }.map { name($0.key) },
                 query: query))
     }
@@ -432,7 +463,62 @@ struct Analysis {
         return .init(
             errors: r(components.errors), warnings: r(components.warnings), templates: r(components.templates),
             signatures: r(components.signatures), latency: r(components.latency), traces: r(components.traces),
-            onset: r(components.onset), references: r(components.references))
+            onset: r(components.onset), references: r(components.references), flow: r(components.flow ?? 0))
+    }
+
+    // MARK: - Request evidence
+
+    func describe(_ event: Int) -> DiagnosisReport.EventDescription {
+        let key = events.keys[event]
+        return .init(workload: name(key.workload), location: key.location, template: events.texts[event])
+    }
+
+    func latencyEvidence(effect: Double, edges: [EdgeLatency]) -> DiagnosisReport.LatencyEvidence {
+        let ordered = edges.sorted { ($0.effect * $0.weight, $1.transition.next) > ($1.effect * $1.weight, $0.transition.next) }
+        let top = ordered.first
+        func r(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+        return .init(
+            effect: r(effect), windowMedianMs: top.map { r($0.windowMedianMs) } ?? 0,
+            baselineMedianMs: top.map { r($0.baselineMedianMs) } ?? 0, windowSamples: top?.windowSamples ?? 0,
+            baselineSamples: top?.baselineSamples ?? 0,
+            edges: ordered.prefix(5).map { edge in
+                .init(
+                    from: describe(edge.transition.previous), to: describe(edge.transition.next),
+                    windowMedianMs: r(edge.windowMedianMs), baselineMedianMs: r(edge.baselineMedianMs),
+                    windowSamples: edge.windowSamples, baselineSamples: edge.baselineSamples, effect: r(edge.effect))
+            })
+    }
+
+    func flowEvidence(_ deviation: FlowDeviation) -> DiagnosisReport.FlowEvidence {
+        .init(
+            change: deviation.kind.rawValue, event: describe(deviation.event), after: describe(deviation.after),
+            windowCount: deviation.windowCount, baselineCount: deviation.baselineCount,
+            windowAfterCount: deviation.windowAfterCount, baselineAfterCount: deviation.baselineAfterCount,
+            reliability: (deviation.reliability * 1000).rounded() / 1000, pValue: deviation.pValue,
+            strength: (deviation.strength * 1000).rounded() / 1000, traces: examplePaths(of: deviation))
+    }
+
+    /// Requests of the window that show a deviation: for a missing step, requests where its
+    /// usual predecessor was not directly followed by it; for a new one, requests that took it.
+    func examplePaths(of deviation: FlowDeviation) -> [DiagnosisReport.TracePath] {
+        var found: [DiagnosisReport.TracePath] = []
+        for (id, trace) in window.traces.sorted(by: { $0.key.description < $1.key.description }) {
+            let ordered = trace.sorted(by: TraceEvent.precedes)
+            var shows = false
+            for (index, event) in ordered.enumerated() where event.event == deviation.after {
+                let next = index + 1 < ordered.count ? ordered[index + 1].event : nil
+                switch deviation.kind {
+                case .missing: shows = shows || next != deviation.event
+                case .new: shows = shows || next == deviation.event
+                }
+            }
+            guard shows else { continue }
+            var path: [Int] = []
+            for event in ordered where path.last != event.workload { path.append(event.workload) }
+            found.append(.init(traceId: id.description, path: path.map(name)))
+            if found.count >= configuration.tracesPerSuspect { break }
+        }
+        return found
     }
 
     /// Errors of anomalous workloads, grouped wherever the stream pauses for longer than a
@@ -509,7 +595,24 @@ struct Analysis {
         }
         if window.recordCount == 0 { notes.append("the window holds no records") }
         if window.traces.isEmpty && window.recordCount > 0 {
-            notes.append("no trace ids in the window: call chains and latencies could not be rebuilt")
+            notes.append("no trace ids in the window: call chains, missing steps and latencies could not be rebuilt")
+        }
+        // A weak baseline makes every comparison weak; say so instead of ranking quietly.
+        if !window.traces.isEmpty && baseline.traces.count < configuration.minimumBaselineRequests {
+            notes.append(
+                "the baseline holds only \(baseline.traces.count) request(s) with trace ids: missing steps and latencies are "
+                    + "judged on few samples; a longer baseline (--baseline-from) makes them firmer")
+        }
+        let baselineFailing = failingTraces(of: baseline).count
+        if baseline.traces.count > 0, Double(baselineFailing) > 0.05 * Double(baseline.traces.count) {
+            notes.append(
+                "\(baselineFailing) of the baseline's \(baseline.traces.count) requests logged an error: the baseline is not "
+                    + "healthy, so failures it already had do not count as new")
+        }
+        let absent = window.profiles.keys.filter { baseline.profiles[$0] == nil }.map(name).sorted()
+        if !absent.isEmpty && baseline.recordCount > 0 {
+            let shown = absent.prefix(5).joined(separator: ", ") + (absent.count > 5 ? ", …" : "")
+            notes.append("\(absent.count) workload(s) log in the window but not in the baseline (\(shown)): everything they log looks new")
         }
         return notes
     }

@@ -55,6 +55,10 @@ struct TraceEvent {
     var time: Int64
     var workload: Int
     var level: RecordLevel
+    /// The event (`EventTable`): workload, source location and template.
+    var event: Int
+    /// Position in the order records were read, to order lines stamped alike.
+    var sequence: Int
 }
 
 /// The workloads seen in both ranges, numbered, with how each was recognised.
@@ -96,7 +100,10 @@ struct RangeProfile {
     init(range: TimeRange) { self.range = range }
 
     /// Adds `records` (those outside the range are ignored), learning templates in order.
-    mutating func add(_ records: [LogRecord], table: inout WorkloadTable, templater: MessageTemplating, keepExamples: Bool) {
+    mutating func add(
+        _ records: [LogRecord], table: inout WorkloadTable, events: inout EventTable, templater: MessageTemplating,
+        keepExamples: Bool
+    ) {
         for record in records where range.contains(record.timestamp) {
             recordCount += 1
             let workload = table.index(of: record.resource)
@@ -114,7 +121,7 @@ struct RangeProfile {
             case .warning: profile.warnings += 1
             case .normal: break
             }
-            let (id, _) = templater.template(for: templateMessage(of: record.body))
+            let (id, templateText) = templater.template(for: templateMessage(of: record.body))
             var stat = profile.templates[id] ?? WorkloadProfile.TemplateStat()
             stat.count += 1
             stat.level = max(stat.level, level)
@@ -157,24 +164,11 @@ struct RangeProfile {
             var traceID = record.traceID
             if traceID == nil { traceID = TextTraceContext.extract(from: record.body).trace }
             if let traceID {
-                traces[traceID, default: []].append(TraceEvent(time: record.timestamp, workload: workload, level: level))
+                let event = events.id(
+                    of: EventKey(workload: workload, location: sourceLocation(of: record), template: id), text: templateText)
+                traces[traceID, default: []].append(
+                    TraceEvent(time: record.timestamp, workload: workload, level: level, event: event, sequence: recordCount))
             }
         }
-    }
-
-    /// Gaps between consecutive lines of one request that cross from one workload to
-    /// another, attributed to both sides: a slow network or CPU on a workload stretches
-    /// every hand-off it takes part in, while its neighbours see only some of theirs slow.
-    func handOffGaps() -> [Int: [Double]] {
-        var gaps: [Int: [Double]] = [:]
-        for (_, events) in traces where events.count >= 2 {
-            let sorted = events.sorted { $0.time < $1.time }
-            for (a, b) in zip(sorted, sorted.dropFirst()) where a.workload != b.workload {
-                let gap = Double(b.time - a.time) / 1e6
-                gaps[a.workload, default: []].append(gap)
-                gaps[b.workload, default: []].append(gap)
-            }
-        }
-        return gaps
     }
 }

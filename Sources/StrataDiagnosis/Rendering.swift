@@ -93,13 +93,13 @@ extension DiagnosisReport {
             out += "Score \(formatNumber(suspect.score, digits: 2)) = errors \(formatNumber(c.errors, digits: 2)) + warnings \(formatNumber(c.warnings, digits: 2))"
             out += " + templates \(formatNumber(c.templates, digits: 2)) + signatures \(formatNumber(c.signatures, digits: 2))"
             out += " + latency \(formatNumber(c.latency, digits: 2)) + traces \(formatNumber(c.traces, digits: 2))"
-            out += " + onset \(formatNumber(c.onset, digits: 2)) + references \(formatNumber(c.references, digits: 2)).\n\n"
+            out += " + onset \(formatNumber(c.onset, digits: 2)) + references \(formatNumber(c.references, digits: 2))"
+            out += " + flow \(formatNumber(c.flow ?? 0, digits: 2)).\n\n"
             let rates = suspect.evidence.rates
             out += "Errors \(rates.windowErrors) in the window (\(formatNumber(rates.windowErrorRate, digits: 2))/min) against \(rates.baselineErrors) "
             out += "(\(formatNumber(rates.baselineErrorRate, digits: 2))/min), p = \(formatP(rates.errorPValue)); warnings \(rates.windowWarnings) against \(rates.baselineWarnings).\n\n"
-            if let latency = suspect.evidence.latency, latency.windowSamples > 0 {
-                out += "Hand-off latency: median \(formatNumber(latency.windowMedianMs, digits: 1)) ms against \(formatNumber(latency.baselineMedianMs, digits: 1)) ms (z = \(formatNumber(latency.z, digits: 2))).\n\n"
-            }
+            for line in Self.requestFacts(suspect) { out += "- " + Escape.markdownText(line) + "\n" }
+            if !Self.requestFacts(suspect).isEmpty { out += "\n" }
             if !suspect.evidence.templates.isEmpty {
                 out += "| Change | Level | Window | Baseline | p | Template |\n|---|---|---|---|---|---|\n"
                 for template in suspect.evidence.templates {
@@ -172,17 +172,16 @@ extension DiagnosisReport {
         for suspect in suspects {
             let c = suspect.scoreComponents
             out += "<h2 id=\"suspect-\(suspect.rank)\">\(suspect.rank). \(Escape.html(suspect.namespace))/\(Escape.html(suspect.workload)) <small>(\(Escape.html(suspect.kind)))</small></h2>\n"
-            out += "<table><tr><th>errors</th><th>warnings</th><th>templates</th><th>signatures</th><th>latency</th><th>traces</th><th>onset</th><th>references</th><th>score</th></tr><tr>"
-            for value in [c.errors, c.warnings, c.templates, c.signatures, c.latency, c.traces, c.onset, c.references, suspect.score] {
+            out += "<table><tr><th>errors</th><th>warnings</th><th>templates</th><th>signatures</th><th>latency</th><th>traces</th><th>onset</th><th>references</th><th>flow</th><th>score</th></tr><tr>"
+            for value in [c.errors, c.warnings, c.templates, c.signatures, c.latency, c.traces, c.onset, c.references, c.flow ?? 0, suspect.score] {
                 out += "<td>\(formatNumber(value, digits: 2))</td>"
             }
             out += "</tr></table>\n"
             let rates = suspect.evidence.rates
             out += "<p>Errors: \(rates.windowErrors) in the window (\(formatNumber(rates.windowErrorRate, digits: 2))/min) against \(rates.baselineErrors) "
             out += "(\(formatNumber(rates.baselineErrorRate, digits: 2))/min), p = \(formatP(rates.errorPValue)). Warnings: \(rates.windowWarnings) against \(rates.baselineWarnings).</p>\n"
-            if let latency = suspect.evidence.latency, latency.windowSamples > 0 {
-                out += "<p>Hand-off latency: median \(formatNumber(latency.windowMedianMs)) ms against \(formatNumber(latency.baselineMedianMs)) ms (z = \(formatNumber(latency.z, digits: 2)), \(latency.windowSamples) / \(latency.baselineSamples) samples).</p>\n"
-            }
+            let requestFacts = Self.requestFacts(suspect)
+            if !requestFacts.isEmpty { out += "<ul>" + requestFacts.map { "<li>\(Escape.html($0))</li>" }.joined(separator: "\n") + "</ul>\n" }
             if !suspect.evidence.templates.isEmpty {
                 out += "<table><tr><th>Change</th><th>Level</th><th>Window</th><th>Baseline</th><th>p</th><th>Template</th></tr>\n"
                 for template in suspect.evidence.templates {
@@ -253,5 +252,44 @@ extension DiagnosisReport {
         }
         svg += "</svg>\n"
         return svg
+    }
+}
+
+extension DiagnosisReport {
+    /// Plain sentences for the request evidence of a suspect (steps missing or new, latency
+    /// edges), the same for Markdown and HTML: each format only escapes them.
+    static func requestFacts(_ suspect: Suspect) -> [String] {
+        func event(_ e: EventDescription) -> String {
+            (e.location.isEmpty ? e.workload : e.workload + " " + e.location) + " \"" + e.template + "\""
+        }
+        var facts: [String] = []
+        for flow in (suspect.evidence.flow ?? []).prefix(3) {
+            var line: String
+            if flow.change == "missing" {
+                line = "Missing step: \(event(flow.event)) followed \(event(flow.after)) "
+                    + "\(flow.windowCount) times after \(flow.windowAfterCount) in the window, against "
+                    + "\(flow.baselineCount) after \(flow.baselineAfterCount) in the baseline "
+            } else {
+                line = "New step: \(event(flow.event)) followed \(event(flow.after)) \(flow.windowCount) times "
+                    + "(\(flow.windowAfterCount) occurrences in the window, \(flow.baselineAfterCount) in the baseline, never followed so) "
+            }
+            line += "(p = \(formatP(flow.pValue)), reliability \(formatNumber(flow.reliability, digits: 2)))"
+            if let trace = flow.traces.first { line += "; e.g. trace \(trace.traceId): " + trace.path.joined(separator: " → ") }
+            facts.append(line)
+        }
+        if let latency = suspect.evidence.latency {
+            if let effect = latency.effect {
+                var line = "Latency: \(formatNumber(pow(2, effect), digits: 2))× the baseline over its edges"
+                if let edge = latency.edges?.first {
+                    line += "; most changed: \(edge.from.workload) → \(edge.to.workload) median "
+                        + "\(formatNumber(edge.windowMedianMs, digits: 1)) ms against \(formatNumber(edge.baselineMedianMs, digits: 1)) ms "
+                        + "(\(edge.windowSamples) / \(edge.baselineSamples) samples)"
+                }
+                facts.append(line)
+            } else if latency.windowSamples > 0 {
+                facts.append("Hand-off latency: median \(formatNumber(latency.windowMedianMs, digits: 1)) ms against \(formatNumber(latency.baselineMedianMs, digits: 1)) ms")
+            }
+        }
+        return facts
     }
 }

@@ -4,7 +4,7 @@ import StrataCore
 /// A diagnosis, as docs/REPORT.md specifies it. Field names are the JSON keys (snake_case via
 /// the encoder); times are RFC 3339 strings in UTC.
 public struct DiagnosisReport: Sendable, Codable, Equatable {
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     public var version: Int = DiagnosisReport.schemaVersion
     public var generatedAt: String
@@ -73,8 +73,27 @@ public struct DiagnosisReport: Sendable, Codable, Equatable {
         public var traces: Double
         public var onset: Double
         public var references: Double
+        /// Steps of the requests missing or new (version 2; absent in older reports).
+        public var flow: Double?
 
-        public var total: Double { errors + warnings + templates + signatures + latency + traces + onset + references }
+        public init(
+            errors: Double, warnings: Double, templates: Double, signatures: Double, latency: Double, traces: Double,
+            onset: Double, references: Double, flow: Double = 0
+        ) {
+            self.errors = errors
+            self.warnings = warnings
+            self.templates = templates
+            self.signatures = signatures
+            self.latency = latency
+            self.traces = traces
+            self.onset = onset
+            self.references = references
+            self.flow = flow
+        }
+
+        public var total: Double {
+            errors + warnings + templates + signatures + latency + traces + onset + references + (flow ?? 0)
+        }
     }
 
     public struct Evidence: Sendable, Codable, Equatable {
@@ -85,6 +104,9 @@ public struct DiagnosisReport: Sendable, Codable, Equatable {
         public var signatures: [SignatureEvidence]
         public var restarts: [RestartEvidence]
         public var latency: LatencyEvidence?
+        /// Steps of the requests that went missing or appeared in this workload, strongest first
+        /// (version 2; absent in older reports).
+        public var flow: [FlowEvidence]?
         /// Workloads whose failing messages name this one (host, service DNS name, URL path).
         public var referencedBy: [String]
         /// A search that shows the evidence (Strata query language).
@@ -146,14 +168,60 @@ public struct DiagnosisReport: Sendable, Codable, Equatable {
         public var to: Int
     }
 
+    /// One step of the requests, as `workload`, source location and message template.
+    public struct EventDescription: Sendable, Codable, Equatable {
+        public var workload: String
+        public var location: String
+        public var template: String
+    }
+
+    public struct FlowEvidence: Sendable, Codable, Equatable {
+        /// `missing`: the event follows `after` less often than in the baseline; `new`: it
+        /// follows `after` where the baseline never saw it do so.
+        public var change: String
+        public var event: EventDescription
+        public var after: EventDescription
+        /// Occurrences of `event` and of `after` in requests of each range.
+        public var windowCount: Int
+        public var baselineCount: Int
+        public var windowAfterCount: Int
+        public var baselineAfterCount: Int
+        /// Share of `after` that `event` directly followed in the baseline (1 for new).
+        public var reliability: Double
+        public var pValue: Double
+        /// `reliability · -log10 p`.
+        public var strength: Double
+        /// Requests of the window that show the change, with the workloads they passed.
+        public var traces: [TracePath]
+    }
+
+    public struct TracePath: Sendable, Codable, Equatable {
+        public var traceId: String
+        public var path: [String]
+    }
+
     public struct LatencyEvidence: Sendable, Codable, Equatable {
-        /// Mann-Whitney z of the gaps between this workload and the services it exchanges
-        /// calls with, window against baseline; positive means slower.
-        public var z: Double
+        /// Mean log2 ratio of window to baseline median over this workload's edges, shrunk
+        /// toward 0 (version 2; older reports hold a rank-test `z` instead).
+        public var effect: Double?
+        /// The edge that moved most (medians of its gaps, in milliseconds).
         public var windowMedianMs: Double
         public var baselineMedianMs: Double
         public var windowSamples: Int
         public var baselineSamples: Int
+        /// Edges of this workload, the most changed first (at most five).
+        public var edges: [LatencyEdge]?
+    }
+
+    public struct LatencyEdge: Sendable, Codable, Equatable {
+        public var from: EventDescription
+        public var to: EventDescription
+        public var windowMedianMs: Double
+        public var baselineMedianMs: Double
+        public var windowSamples: Int
+        public var baselineSamples: Int
+        /// log2 of the ratio of the medians (each raised by the floor).
+        public var effect: Double
     }
 
     public struct Timeline: Sendable, Codable, Equatable {

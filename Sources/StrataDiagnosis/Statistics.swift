@@ -9,13 +9,24 @@ public enum RateTest {
     /// change" each falls in the window with probability `windowSeconds / (windowSeconds +
     /// baselineSeconds)`. Returns the one-sided p-value for "more in the window than expected".
     public static func increasePValue(window: Int, baseline: Int, windowSeconds: Double, baselineSeconds: Double) -> Double {
-        guard let p = share(windowSeconds, baselineSeconds) else { return 1 }
-        return binomialUpperTail(successes: window, trials: window + baseline, probability: p)
+        increasePValue(window: window, baseline: baseline, windowExposure: windowSeconds, baselineExposure: baselineSeconds)
     }
 
     /// One-sided p-value for "fewer in the window than expected" (templates that vanish).
     public static func decreasePValue(window: Int, baseline: Int, windowSeconds: Double, baselineSeconds: Double) -> Double {
-        guard let p = share(windowSeconds, baselineSeconds) else { return 1 }
+        decreasePValue(window: window, baseline: baseline, windowExposure: windowSeconds, baselineExposure: baselineSeconds)
+    }
+
+    /// The same test against any exposure instead of time: the workload's own records, the
+    /// requests of a type, the occurrences of the step before. Counts compared per unit of
+    /// traffic do not rise merely because the window is busier than the baseline.
+    public static func increasePValue(window: Int, baseline: Int, windowExposure: Double, baselineExposure: Double) -> Double {
+        guard let p = share(windowExposure, baselineExposure) else { return 1 }
+        return binomialUpperTail(successes: window, trials: window + baseline, probability: p)
+    }
+
+    public static func decreasePValue(window: Int, baseline: Int, windowExposure: Double, baselineExposure: Double) -> Double {
+        guard let p = share(windowExposure, baselineExposure) else { return 1 }
         // P(X <= k) with X ~ Bin(n, p) is P(Y >= n - k) with Y ~ Bin(n, 1 - p).
         let n = window + baseline
         return binomialUpperTail(successes: n - window, trials: n, probability: 1 - p)

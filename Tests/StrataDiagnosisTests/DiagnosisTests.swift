@@ -270,7 +270,7 @@ func cascade() -> (window: TimeRange, windowRecords: [LogRecord], baseline: Time
     let report = Diagnoser().diagnose(window: window, windowRecords: during, baseline: baseline, baselineRecords: before)
     let top = try #require(report.suspects.first)
     #expect(top.workload == "db")
-    #expect((top.evidence.latency?.z ?? 0) > 5)
+    #expect((top.evidence.latency?.effect ?? 0) > 1, "40 ms against 2 ms is more than a doubling")
 }
 
 // MARK: - Reports
