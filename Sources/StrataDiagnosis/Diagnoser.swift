@@ -14,13 +14,11 @@ public struct ScoreWeights: Sendable, Hashable {
     public var signature = 8.0
     /// Per unit of the strongest flow deviation (a step of the requests missing or new:
     /// reliability · -log10 p, capped at 30).
-    public var flow = 1.0
-    /// Per doubling of the workload's latency (log2 effect size over its edges).
-    public var latency = 8.0
+    public var flow = 2.0
+    /// Per doubling of the workload's latency (shrunk log2 effect size over its edges).
+    public var latency = 16.0
     /// Medians are raised by this many milliseconds before their ratio is taken.
-    public var latencyFloorMs = 5.0
-    /// Prior weight at "no change" in a workload's mean latency effect.
-    public var latencyShrinkage = 2.0
+    public var latencyFloorMs = 1.0
     /// Times the share of failing requests whose first error this workload logged.
     public var traceOrigin = 6.0
     /// Times the share of failing requests where it only passed an error on.
@@ -242,8 +240,9 @@ struct Analysis {
         // Requests: steps missing or new (each against the step before it), and latency as an
         // effect size per edge. Requests still running at the end of a range are left out.
         let completion = RequestFlow.completionTime(of: baseline.traces, range: baseline.range)
-        let windowFlow = RequestFlow(traces: window.traces, range: window.range, completion: completion)
         let baselineFlow = RequestFlow(traces: baseline.traces, range: baseline.range, completion: completion)
+        let windowFlow = RequestFlow(
+            traces: window.traces, range: window.range, completion: completion, knownTypes: baselineFlow.entries)
         for deviation in FlowAnalysis.deviations(window: windowFlow, baseline: baselineFlow, events: events) {
             candidates[deviation.workload]?.flow.append(deviation)
         }
@@ -253,10 +252,9 @@ struct Analysis {
             candidate.components.flow = weights.flow * (candidate.flow.first?.strength ?? 0)
             candidates[workload] = candidate
         }
-        let latencyConfiguration = LatencyAnalysis.Configuration(
-            floorMs: weights.latencyFloorMs, minimumSamples: 3, shrinkage: weights.latencyShrinkage)
+        let latencyConfiguration = LatencyAnalysis.Configuration(floorMs: weights.latencyFloorMs)
         let edges = LatencyAnalysis.edges(window: windowFlow, baseline: baselineFlow, configuration: latencyConfiguration)
-        for (workload, latency) in LatencyAnalysis.perWorkload(edges, events: events, configuration: latencyConfiguration) {
+        for (workload, latency) in LatencyAnalysis.perWorkload(edges, events: events) {
             guard candidates[workload] != nil else { continue }
             candidates[workload]?.latency = latencyEvidence(effect: latency.effect, edges: latency.edges)
             candidates[workload]?.components.latency = weights.latency * latency.effect
@@ -474,7 +472,7 @@ struct Analysis {
     }
 
     func latencyEvidence(effect: Double, edges: [EdgeLatency]) -> DiagnosisReport.LatencyEvidence {
-        let ordered = edges.sorted { ($0.effect * $0.weight, $1.transition.next) > ($1.effect * $1.weight, $0.transition.next) }
+        let ordered = edges.sorted { ($0.shrunk, $1.transition.next) > ($1.shrunk, $0.transition.next) }
         let top = ordered.first
         func r(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
         return .init(

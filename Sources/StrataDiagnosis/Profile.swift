@@ -164,8 +164,13 @@ struct RangeProfile {
             var traceID = record.traceID
             if traceID == nil { traceID = TextTraceContext.extract(from: record.body).trace }
             if let traceID {
+                // A source location names one logging statement: its messages are one event however
+                // the miner splits their variable parts. The template stands in where no parser
+                // found a location.
+                let location = sourceLocation(of: record)
                 let event = events.id(
-                    of: EventKey(workload: workload, location: sourceLocation(of: record), template: id), text: templateText)
+                    of: EventKey(workload: workload, location: location, template: location.isEmpty ? id : ""),
+                    text: templateText)
                 traces[traceID, default: []].append(
                     TraceEvent(time: record.timestamp, workload: workload, level: level, event: event, sequence: recordCount))
             }

@@ -176,8 +176,9 @@ public struct DiagnosisReport: Sendable, Codable, Equatable {
     }
 
     public struct FlowEvidence: Sendable, Codable, Equatable {
-        /// `missing`: the event follows `after` less often than in the baseline; `new`: it
-        /// follows `after` where the baseline never saw it do so.
+        /// `missing`: the event occurs less often per occurrence of `after` (the step that
+        /// most often led to it in the baseline) than in the baseline; `new`: the baseline never
+        /// logged it, and `after` is the step that most often led to it in the window.
         public var change: String
         public var event: EventDescription
         public var after: EventDescription

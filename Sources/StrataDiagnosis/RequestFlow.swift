@@ -53,6 +53,10 @@ struct RequestFlow {
     var gaps: [Transition: [Double]] = [:]
     /// Requests counted.
     var requests = 0
+    /// The first events of the requests counted: their request types.
+    var entries: Set<Int> = []
+    /// Requests left out because the baseline never saw their type.
+    var unknownTypes = 0
 
     struct Transition: Hashable {
         var previous: Int
@@ -62,13 +66,19 @@ struct RequestFlow {
     /// Counts the requests of `traces` that started early enough to have finished inside
     /// `range`: a request cut off by the end of the range would look as if its last steps were
     /// missing. `completion` is how long requests usually take (a high percentile, from the
-    /// baseline).
-    init(traces: [TraceID: [TraceEvent]], range: TimeRange, completion: Int64) {
+    /// baseline). With `knownTypes`, requests whose first event is not among them are left out:
+    /// a request type the baseline never saw has no expected steps to miss, and everything it
+    /// logs would look new.
+    init(traces: [TraceID: [TraceEvent]], range: TimeRange, completion: Int64, knownTypes: Set<Int>? = nil) {
         let lastStart = range.to - completion
         for (_, events) in traces {
-            guard let first = events.first, events.count >= 1 else { continue }
             let ordered = events.count > 1 ? events.sorted(by: TraceEvent.precedes) : events
-            guard (ordered.first?.time ?? first.time) <= lastStart else { continue }
+            guard let entry = ordered.first, entry.time <= lastStart else { continue }
+            if let knownTypes, !knownTypes.contains(entry.event) {
+                unknownTypes += 1
+                continue
+            }
+            entries.insert(entry.event)
             requests += 1
             var previous: TraceEvent?
             for event in ordered {
@@ -155,11 +165,10 @@ struct FlowDeviation {
 /// error message: a service that swallows an exception and returns early is found by what it
 /// no longer logs.
 ///
-/// A deviation belongs to the workload whose step went missing. A skipped step shows twice — the
-/// step is missing after its predecessor, and the predecessor is now directly followed by
-/// something else, a transition the baseline never saw — so a new transition is attributed to
-/// the workload of the step that reliably came next in the baseline (the earliest deviation of
-/// the request), and only to the workload of the new event when nothing reliably came next.
+/// A deviation belongs to the workload whose step went missing. When a new event takes the
+/// place of a step that reliably came next in the baseline, the request deviated at that step
+/// (its earliest deviation), so the new event is charged to the workload of the step it
+/// replaced; only when nothing reliably came next is it charged to the workload that logged it.
 enum FlowAnalysis {
     static func deviations(window: RequestFlow, baseline: RequestFlow, events: EventTable) -> [FlowDeviation] {
         var result: [FlowDeviation] = []
@@ -184,21 +193,26 @@ enum FlowAnalysis {
                 windowAfterCount: windowAfter, baselineAfterCount: baselineAfter, reliability: reliability,
                 pValue: p, strength: strength))
         }
-        // New: a step the baseline never took after a step it knows.
-        for (transition, windowCount) in window.transitions where baseline.transitions[transition] == nil {
-            guard transition.previous != transition.next, let baselineAfter = baseline.occurrences[transition.previous],
-                baselineAfter > 0, let windowAfter = window.occurrences[transition.previous]
+        // New: an event the baseline never logged, after a step it knows (the step that most
+        // often led to it in the window). Only events that are new as such count: concurrent
+        // lines of one request interleave differently when timings change, so a new order of
+        // known events is no evidence.
+        let windowPredecessors = window.predecessors()
+        for (event, windowCount) in window.occurrences where baseline.occurrences[event] == nil {
+            guard let (after, _) = windowPredecessors[event], after != event,
+                let baselineAfter = baseline.occurrences[after], baselineAfter > 0,
+                let windowAfter = window.occurrences[after]
             else { continue }
             let p = RateTest.increasePValue(
                 window: windowCount, baseline: 0, windowExposure: Double(windowAfter), baselineExposure: Double(baselineAfter))
             let strength = RateTest.surprise(p)
             guard strength > 0 else { continue }
-            var owner = events.workload(of: transition.next)
-            if let usual = successors[transition.previous], 2 * usual.count >= baselineAfter {
+            var owner = events.workload(of: event)
+            if let usual = successors[after], 2 * usual.count >= baselineAfter {
                 owner = events.workload(of: usual.event)
             }
             result.append(FlowDeviation(
-                kind: .new, workload: owner, event: transition.next, after: transition.previous, windowCount: windowCount,
+                kind: .new, workload: owner, event: event, after: after, windowCount: windowCount,
                 baselineCount: 0, windowAfterCount: windowAfter, baselineAfterCount: baselineAfter, reliability: 1,
                 pValue: p, strength: strength))
         }
@@ -216,58 +230,120 @@ struct EdgeLatency {
     var baselineSamples: Int
     /// log2 of the ratio of the medians, each raised by the floor.
     var effect: Double
-    /// sqrt(min(samples)): how far the medians can be trusted.
-    var weight: Double
+    /// Squared standard error of `effect`.
+    var variance: Double
+    /// `effect` shrunk toward 0 by how well the samples determine it.
+    var shrunk: Double = 0
+    /// The share of `effect` kept, τ² / (τ² + variance).
+    var reliability: Double = 0
 }
 
 /// Latency as an effect size, not a test statistic: a z value grows with the number of
 /// samples, so a busy service going from 2 to 3 ms would beat a quiet one going from 3 ms to
-/// 1 s. Per edge, log2 of window median over baseline median (both raised by a floor, so that
-/// 0.1 → 0.3 ms is no tripling); per workload, the weighted mean effect over every edge it takes
-/// part in (hand-offs to and from it, and gaps between its own lines), shrunk toward zero by a
-/// prior weight so that one edge with few samples cannot carry a workload alone.
+/// 1 s. Per edge (two consecutive lines of a request: a hand-off between workloads, or a step
+/// inside one), the effect is log2 of window median over baseline median, each raised by a
+/// floor (the millisecond resolution of most application stamps, so that 0.1 → 0.3 ms is no
+/// tripling).
+///
+/// Few samples make a median ratio noisy, so every effect is shrunk toward "no change" by
+/// empirical Bayes, with no constant to tune: its squared standard error comes from the spread
+/// of its own log gaps (that of a median is π/2 times that of a mean), the spread of true
+/// effects τ² from all edges of this diagnosis (method of moments: mean effect² minus mean
+/// squared error), and the shrunk effect is `effect · τ² / (τ² + error²)`. Workloads' own
+/// slowdowns are then fitted to the shrunk edges (`perWorkload`).
 enum LatencyAnalysis {
     struct Configuration {
-        var floorMs = 5.0
-        var minimumSamples = 3
-        /// Prior weight at effect 0, in the units of `EdgeLatency.weight`.
-        var shrinkage = 2.0
+        var floorMs = 1.0
+        /// Samples needed on each side to estimate a spread.
+        var minimumSamples = 2
     }
 
     static func edges(window: RequestFlow, baseline: RequestFlow, configuration: Configuration) -> [EdgeLatency] {
         var result: [EdgeLatency] = []
+        let floor = configuration.floorMs
         for (transition, before) in baseline.gaps {
             guard before.count >= configuration.minimumSamples, let after = window.gaps[transition],
                 after.count >= configuration.minimumSamples
             else { continue }
+            let logBefore = before.map { log2($0 + floor) }
+            let logAfter = after.map { log2($0 + floor) }
             let windowMedian = median(after)
             let baselineMedian = median(before)
-            let effect = log2((windowMedian + configuration.floorMs) / (baselineMedian + configuration.floorMs))
+            let effect = log2((windowMedian + floor) / (baselineMedian + floor))
+            // Pooled spread of the log gaps (a slow window must not look noisy by being slow).
+            let pooled = (sumOfSquares(logBefore) + sumOfSquares(logAfter)) / Double(max(1, before.count + after.count - 2))
+            let variance = Double.pi / 2 * pooled * (1 / Double(before.count) + 1 / Double(after.count))
             result.append(EdgeLatency(
                 transition: transition, windowMedianMs: windowMedian, baselineMedianMs: baselineMedian,
-                windowSamples: after.count, baselineSamples: before.count, effect: effect,
-                weight: Double(min(after.count, before.count)).squareRoot()))
+                windowSamples: after.count, baselineSamples: before.count, effect: effect, variance: variance))
+        }
+        guard !result.isEmpty else { return result }
+        let meanSquare = result.reduce(0) { $0 + $1.effect * $1.effect } / Double(result.count)
+        let meanVariance = result.reduce(0) { $0 + $1.variance } / Double(result.count)
+        // At least a tenth of the average error: with no spread of true effects at all, every
+        // edge would be shrunk to nothing and no slowdown could ever be seen.
+        let spread = max(meanSquare - meanVariance, 0.1 * meanVariance, 1e-6)
+        for index in result.indices {
+            let reliability = spread / (spread + result[index].variance)
+            result[index].reliability = reliability
+            result[index].shrunk = result[index].effect * reliability
         }
         return result
     }
 
-    /// Per workload: the shrunk weighted mean effect (0 when not slower) and its edges.
-    static func perWorkload(_ edges: [EdgeLatency], events: EventTable, configuration: Configuration) -> [Int: (effect: Double, edges: [EdgeLatency])] {
-        var sums: [Int: (weighted: Double, weight: Double, edges: [EdgeLatency])] = [:]
-        for edge in edges {
+    /// Per workload: its own slowdown (0 when not slower) and its edges.
+    ///
+    /// A hand-off is slower when either side is: its effect is modelled as the sum of the
+    /// slowdowns of the workloads at its two ends (a step inside one workload, as that
+    /// workload's alone), and the slowdowns are fitted to all edges at once by least squares,
+    /// non-negative, weighted by reliability. A neighbour of a slow workload sees only the
+    /// edges it shares with it stretched, and its other edges unchanged, so the fit explains
+    /// the shared stretch by the workload common to all of them instead of blaming each
+    /// neighbour in turn. Solved by coordinate descent (a few hundred workloads at most).
+    static func perWorkload(_ edges: [EdgeLatency], events: EventTable) -> [Int: (effect: Double, edges: [EdgeLatency])] {
+        var incident: [Int: [Int]] = [:]
+        var ends: [(Int, Int?)] = []
+        for (index, edge) in edges.enumerated() {
             let from = events.workload(of: edge.transition.previous)
             let to = events.workload(of: edge.transition.next)
-            for workload in from == to ? [from] : [from, to] {
-                var entry = sums[workload] ?? (0, 0, [])
-                entry.weighted += edge.effect * edge.weight
-                entry.weight += edge.weight
-                entry.edges.append(edge)
-                sums[workload] = entry
+            ends.append(from == to ? (from, nil) : (from, to))
+            incident[from, default: []].append(index)
+            if from != to { incident[to, default: []].append(index) }
+        }
+        var slowdown: [Int: Double] = incident.mapValues { _ in 0 }
+        let order = incident.keys.sorted()
+        // A ridge far below any edge's weight: it only splits a stretch that no other edge
+        // can attribute (two workloads that talk only to each other) evenly between them.
+        let ridge = 1e-3
+        for _ in 0..<200 {
+            var change = 0.0
+            for workload in order {
+                var numerator = 0.0
+                var denominator = ridge
+                for index in incident[workload] ?? [] {
+                    let edge = edges[index]
+                    let (from, to) = ends[index]
+                    let other = to == nil ? 0 : (from == workload ? slowdown[to ?? from] ?? 0 : slowdown[from] ?? 0)
+                    numerator += edge.reliability * (edge.shrunk - other)
+                    denominator += edge.reliability
+                }
+                let updated = max(0, numerator / denominator)
+                change = max(change, abs(updated - (slowdown[workload] ?? 0)))
+                slowdown[workload] = updated
             }
+            if change < 1e-9 { break }
         }
-        return sums.mapValues { entry in
-            (max(0, entry.weighted / (entry.weight + configuration.shrinkage)), entry.edges)
+        var result: [Int: (effect: Double, edges: [EdgeLatency])] = [:]
+        for (workload, indices) in incident {
+            result[workload] = (slowdown[workload] ?? 0, indices.map { edges[$0] })
         }
+        return result
+    }
+
+    private static func sumOfSquares(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let mean = values.reduce(0, +) / Double(values.count)
+        return values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
     }
 }
 

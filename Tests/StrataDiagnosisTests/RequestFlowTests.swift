@@ -84,15 +84,16 @@ private func healthyBaseline() -> [LogRecord] {
     #expect(top.evidence.rates.windowErrors == 0)
 }
 
-@Test func aNewTransitionIsAttributedToTheStepThatUsuallyCameNext() {
-    // When stock skips its second line, orders' "reserved" now follows stock's first line
-    // directly: a transition the baseline never saw, logged by orders. The request model must
-    // charge it to stock, whose usual next step is the one that vanished.
+@Test func aNewEventIsChargedToTheStepItReplaced() {
+    // When stock gives up after its first line, orders logs a fallback line the baseline never
+    // had, where stock's "reserved" used to come. The request deviated at stock's step, so the
+    // new event is charged to stock, not to orders, which only reacted.
     var events = EventTable()
     let start = events.id(of: EventKey(workload: 0, location: "", template: "a"), text: "a")
     let reserving = events.id(of: EventKey(workload: 1, location: "", template: "b1"), text: "b1")
     let reserved = events.id(of: EventKey(workload: 1, location: "", template: "b2"), text: "b2")
     let after = events.id(of: EventKey(workload: 0, location: "", template: "a2"), text: "a2")
+    let fallback = events.id(of: EventKey(workload: 0, location: "", template: "a3"), text: "a3")
     func trace(_ steps: [Int], id: Int, at: Int64) -> (TraceID, [TraceEvent]) {
         (traceID(id), steps.enumerated().map { index, event in
             TraceEvent(time: at + Int64(index) * ms, workload: events.workload(of: event), level: .normal, event: event, sequence: index)
@@ -105,7 +106,7 @@ private func healthyBaseline() -> [LogRecord] {
     }
     var windowTraces: [TraceID: [TraceEvent]] = [:]
     for i in 0..<40 {
-        let steps = i % 2 == 0 ? [start, reserving, after] : [start, reserving, reserved, after]
+        let steps = i % 2 == 0 ? [start, reserving, fallback, after] : [start, reserving, reserved, after]
         let (id, events) = trace(steps, id: 1000 + i, at: windowRange.from + Int64(i) * second)
         windowTraces[id] = events
     }
@@ -113,11 +114,10 @@ private func healthyBaseline() -> [LogRecord] {
     let window = RequestFlow(traces: windowTraces, range: windowRange, completion: second)
     let deviations = FlowAnalysis.deviations(window: window, baseline: baseline, events: events)
     let new = deviations.filter { $0.kind == .new }
-    #expect(new.count == 1)
-    #expect(new.first?.event == after)
+    #expect(new.map(\.event) == [fallback])
+    #expect(new.first?.after == reserving)
     #expect(new.first?.workload == 1, "charged to stock (workload 1), not to orders (0)")
-    let missing = deviations.filter { $0.kind == .missing }
-    #expect(missing.map(\.event) == [reserved])
+    #expect(deviations.filter { $0.kind == .missing }.map(\.event) == [reserved])
     #expect(deviations.allSatisfy { $0.workload == 1 })
 }
 

@@ -223,10 +223,10 @@ def scores(ranks):
 # components (docs/DIAGNOSIS.md, "Score"), so a report written at the default weights can be
 # re-scored at others without diagnosing again (the onset component, which depends on which
 # workloads pass the anomaly threshold, stays as computed at the defaults).
-DEFAULT_WEIGHTS = {"flow": 1.0, "latency": 8.0, "errors": 1.0}
+DEFAULT_WEIGHTS = {"flow": 2.0, "latency": 16.0, "errors": 1.0}
 GRID = {
     "flow": [0.25, 0.5, 1.0, 2.0, 4.0],
-    "latency": [1.0, 2.0, 4.0, 8.0, 16.0, 32.0],
+    "latency": [2.0, 4.0, 8.0, 16.0, 32.0, 64.0],
     "errors": [0.25, 0.5, 1.0, 2.0],
 }
 
@@ -262,7 +262,11 @@ def all_weights():
 
 
 def choose(pairs):
-    return max(all_weights(), key=lambda w: (objective(pairs, w), -abs(w["flow"] - 1) - abs(w["errors"] - 1)))
+    # Ties go to the weights nearest the defaults (in log scale), so a flat objective does not
+    # wander to the edge of the grid.
+    import math
+    return max(all_weights(), key=lambda w: (objective(pairs, w),
+                                             -sum(abs(math.log2(w[k] / DEFAULT_WEIGHTS[k])) for k in w)))
 
 
 def leave_one_workload_out(reports, faults):
