@@ -293,49 +293,54 @@ enum LatencyAnalysis {
 
     /// Per workload: its own slowdown (0 when not slower) and its edges.
     ///
-    /// A hand-off is slower when either side is: its effect is modelled as the sum of the
-    /// slowdowns of the workloads at its two ends (a step inside one workload, as that
-    /// workload's alone), and the slowdowns are fitted to all edges at once by least squares,
-    /// non-negative, weighted by reliability. A neighbour of a slow workload sees only the
-    /// edges it shares with it stretched, and its other edges unchanged, so the fit explains
-    /// the shared stretch by the workload common to all of them instead of blaming each
-    /// neighbour in turn. Solved by coordinate descent (a few hundred workloads at most).
+    /// The gap before a line is spent in two places: in the workload that logs it (processing
+    /// what it received) and on the way from the workload that logged the line before (its
+    /// network, sending). So an edge's effect is modelled as `processing(workload of the later
+    /// line) + sending(workload of the earlier line)` for a hand-off, and `processing(workload)`
+    /// for a step inside one workload. A busy CPU stretches the edges into a workload and its
+    /// own steps; a slow network the edges out of it. The two slowdowns of every workload are
+    /// fitted to all edges at once by non-negative least squares, weighted by reliability
+    /// (coordinate descent), and a workload's slowdown is their sum. A neighbour of a slow
+    /// workload sees only the edges it shares with it stretched, and those are explained by the
+    /// slow workload's term, which its other edges support too.
     static func perWorkload(_ edges: [EdgeLatency], events: EventTable) -> [Int: (effect: Double, edges: [EdgeLatency])] {
-        var incident: [Int: [Int]] = [:]
-        var ends: [(Int, Int?)] = []
+        // Unknowns: 2·w is workload w's processing slowdown, 2·w + 1 its sending slowdown.
+        var terms: [[Int]] = []
+        var byUnknown: [Int: [Int]] = [:]
+        var byWorkload: [Int: [Int]] = [:]
         for (index, edge) in edges.enumerated() {
             let from = events.workload(of: edge.transition.previous)
             let to = events.workload(of: edge.transition.next)
-            ends.append(from == to ? (from, nil) : (from, to))
-            incident[from, default: []].append(index)
-            if from != to { incident[to, default: []].append(index) }
+            let unknowns = from == to ? [2 * to] : [2 * to, 2 * from + 1]
+            terms.append(unknowns)
+            for unknown in unknowns { byUnknown[unknown, default: []].append(index) }
+            byWorkload[to, default: []].append(index)
+            if from != to { byWorkload[from, default: []].append(index) }
         }
-        var slowdown: [Int: Double] = incident.mapValues { _ in 0 }
-        let order = incident.keys.sorted()
+        var value: [Int: Double] = byUnknown.mapValues { _ in 0 }
+        let order = byUnknown.keys.sorted()
         // A ridge far below any edge's weight: it only splits a stretch that no other edge
         // can attribute (two workloads that talk only to each other) evenly between them.
         let ridge = 1e-3
-        for _ in 0..<200 {
+        for _ in 0..<300 {
             var change = 0.0
-            for workload in order {
+            for unknown in order {
                 var numerator = 0.0
                 var denominator = ridge
-                for index in incident[workload] ?? [] {
-                    let edge = edges[index]
-                    let (from, to) = ends[index]
-                    let other = to == nil ? 0 : (from == workload ? slowdown[to ?? from] ?? 0 : slowdown[from] ?? 0)
-                    numerator += edge.reliability * (edge.shrunk - other)
-                    denominator += edge.reliability
+                for index in byUnknown[unknown] ?? [] {
+                    let others = terms[index].reduce(0.0) { $1 == unknown ? $0 : $0 + (value[$1] ?? 0) }
+                    numerator += edges[index].reliability * (edges[index].shrunk - others)
+                    denominator += edges[index].reliability
                 }
                 let updated = max(0, numerator / denominator)
-                change = max(change, abs(updated - (slowdown[workload] ?? 0)))
-                slowdown[workload] = updated
+                change = max(change, abs(updated - (value[unknown] ?? 0)))
+                value[unknown] = updated
             }
             if change < 1e-9 { break }
         }
         var result: [Int: (effect: Double, edges: [EdgeLatency])] = [:]
-        for (workload, indices) in incident {
-            result[workload] = (slowdown[workload] ?? 0, indices.map { edges[$0] })
+        for (workload, indices) in byWorkload {
+            result[workload] = ((value[2 * workload] ?? 0) + (value[2 * workload + 1] ?? 0), indices.map { edges[$0] })
         }
         return result
     }

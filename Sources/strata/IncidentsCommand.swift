@@ -231,6 +231,9 @@ enum DiagnosisSettings {
         configuration.criticalScore = try number(section, "critical_score", default: configuration.criticalScore, range: 0...1000)
         configuration.diagnosis.maxSuspects = try section.integer("max_suspects", default: configuration.diagnosis.maxSuspects, range: 1...100)
         configuration.externalURL = try section.string("external_url")
+        configuration.requestCheckEvery = try nanos("request_check_every", configuration.requestCheckEvery, .zero...day, in: section)
+        configuration.requestBaseline = try nanos(
+            "request_baseline", configuration.requestBaseline, .seconds(20)...(.seconds(7 * 86400)), in: section)
 
         let detection = section.section("detection")
         configuration.detection.errorSurprise = try number(
@@ -240,6 +243,10 @@ enum DiagnosisSettings {
             detection, "message_surprise", default: configuration.detection.shapeSurprise, range: 1...30, prefix: "diagnosis.detection")
         configuration.detection.minimumShapeCount = try detection.integer(
             "minimum_message_count", default: configuration.detection.minimumShapeCount, range: 1...1_000_000)
+        configuration.detection.requestSurprise = try number(
+            detection, "request_surprise", default: configuration.detection.requestSurprise, range: 1...30, prefix: "diagnosis.detection")
+        configuration.detection.minimumRequestCount = try detection.integer(
+            "minimum_request_count", default: configuration.detection.minimumRequestCount, range: 1...1_000_000)
 
         for (index, entry) in try section.sections("webhooks").enumerated() {
             let path = "diagnosis.webhooks[\(index)]"

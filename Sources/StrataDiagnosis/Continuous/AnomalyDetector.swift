@@ -27,8 +27,11 @@ struct AnomalyDetector {
         for (workload, now) in window {
             let then = baseline[workload] ?? empty
             var reasons: [(surprise: Double, text: String)] = []
+            // Shares of the workload's own records, not counts per second: a busier window
+            // raises every count that scales with load (docs/DIAGNOSIS.md, "Per workload").
             func p(_ a: Int, _ b: Int) -> Double {
-                RateTest.increasePValue(window: a, baseline: b, windowSeconds: windowSeconds, baselineSeconds: baselineSeconds)
+                RateTest.increasePValue(
+                    window: a, baseline: b, windowExposure: Double(now.records + 1), baselineExposure: Double(then.records + 1))
             }
             if now.errors >= thresholds.minimumErrors {
                 let errorP = p(now.errors, then.errors)
@@ -58,6 +61,34 @@ struct AnomalyDetector {
             result.append(WorkloadAnomaly(
                 namespace: who.namespace, workload: who.name, surprise: (reasons[0].surprise * 100).rounded() / 100,
                 reasons: reasons.map(\.text)))
+        }
+        return result.sorted { ($0.surprise, $1.namespace, $1.workload) > ($1.surprise, $0.namespace, $0.workload) }
+    }
+}
+
+extension AnomalyDetector {
+    /// Workloads whose requests skip or add a step, from a diagnosis of the window (the request
+    /// check): the strongest flow deviation reaches `requestSurprise` in at least
+    /// `minimumRequestCount` requests.
+    func requestAnomalies(_ report: DiagnosisReport) -> [WorkloadAnomaly] {
+        var result: [WorkloadAnomaly] = []
+        for suspect in report.suspects {
+            let strong = (suspect.evidence.flow ?? []).filter { flow in
+                let affected = flow.change == "missing"
+                    ? Int((Double(flow.windowAfterCount) * flow.reliability - Double(flow.windowCount)).rounded())
+                    : flow.windowCount
+                return flow.strength >= thresholds.requestSurprise && affected >= thresholds.minimumRequestCount
+            }
+            guard let top = strong.first else { continue }
+            let reasons = strong.map { flow in
+                "\(flow.change) step \(flow.event.location.isEmpty ? flow.event.template : flow.event.location) after "
+                    + "\(flow.after.workload) \(flow.after.location.isEmpty ? flow.after.template : flow.after.location): "
+                    + "\(flow.windowCount) per \(flow.windowAfterCount) against \(flow.baselineCount) per \(flow.baselineAfterCount) "
+                    + "in the baseline (p=\(formatP(flow.pValue)))"
+            }
+            result.append(WorkloadAnomaly(
+                namespace: suspect.namespace, workload: suspect.workload, surprise: (top.strength * 100).rounded() / 100,
+                reasons: reasons))
         }
         return result.sorted { ($0.surprise, $1.namespace, $1.workload) > ($1.surprise, $0.namespace, $0.workload) }
     }

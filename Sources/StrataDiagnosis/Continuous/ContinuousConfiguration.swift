@@ -44,6 +44,13 @@ public struct ContinuousConfiguration: Sendable {
     /// Records stamped further than this ahead of `now` are counted in the current bucket
     /// (node clocks drift); older than the ring, they are dropped and counted.
     public var futureTolerance: Int64 = 120 * second
+    /// How often the window's requests are checked for steps that went missing or appeared
+    /// (the diagnosis' request model, read back from the store), so that a fault whose service
+    /// logs no error is detected too. 0 turns the check off. It reads the window and
+    /// `requestBaseline` before it, so it runs less often than the count test.
+    public var requestCheckEvery: Int64 = 120 * second
+    /// The baseline of the request check: the stretch right before the window.
+    public var requestBaseline: Int64 = 900 * second
     public var webhooks: [WebhookConfiguration] = []
     /// Base URL of the collector as the ops console reaches it, for links in notifications
     /// (`generatorURL`, Slack links): `<external_url>/api/v1/incidents/<id>`.
@@ -68,6 +75,10 @@ public struct ContinuousConfiguration: Sendable {
         guard quietPeriod > 0, evaluateEvery > 0 else { throw fail("diagnosis.quiet_period and diagnosis.evaluate_every must be positive") }
         guard openAfter >= 0 else { throw fail("diagnosis.open_after must not be negative") }
         guard minimumBaseline <= baseline else { throw fail("diagnosis.minimum_baseline must not exceed diagnosis.baseline") }
+        guard requestCheckEvery >= 0 else { throw fail("diagnosis.request_check_every must not be negative (0 turns the check off)") }
+        guard requestBaseline >= window, requestBaseline <= baseline else {
+            throw fail("diagnosis.request_baseline must lie between diagnosis.window and diagnosis.baseline")
+        }
         var names = Set<String>()
         for webhook in webhooks {
             guard names.insert(webhook.name).inserted else {
@@ -92,6 +103,11 @@ public struct DetectionThresholds: Sendable, Hashable {
     /// A self-blaming signature (OOMKilled, CrashLoopBackOff, failed probe) rose with p below
     /// 10^-signatureSurprise; one absent from the baseline counts from its second occurrence.
     public var signatureSurprise = 3.0
+    /// A step of the requests missing or new with `reliability · -log10 p` at least this
+    /// (the request check; as strict as `errorSurprise`, for the same reason)...
+    public var requestSurprise = 6.0
+    /// ...in at least this many requests.
+    public var minimumRequestCount = 5
 
     public init() {}
 }

@@ -36,6 +36,9 @@ public final class IncidentMonitor: Sendable {
         var sequence = 0
         /// The end of the first window of the current run of anomalous evaluations.
         var anomalousSince: Int64?
+        /// The last request check: when it ran and what it found (kept until the next one, so
+        /// that its anomalies can last `openAfter` between checks).
+        var requestCheck: (at: Int64, anomalies: [WorkloadAnomaly])?
         /// Incidents whose last save failed; retried at every evaluation and delivery.
         var unsaved: Set<String> = []
     }
@@ -252,9 +255,12 @@ public final class IncidentMonitor: Sendable {
         }
 
         let detector = AnomalyDetector(thresholds: configuration.detection)
-        let anomalies = detector.anomalies(
+        var anomalies = detector.anomalies(
             window: counts.window, windowSeconds: window.seconds, baseline: counts.baseline,
             baselineSeconds: counts.baselineRange.seconds, identity: { counts.identities[$0] })
+        if anomalies.isEmpty {
+            anomalies = try requestCheck(window: window, baselineEnd: counts.baselineRange.to, now: now, end: end, source: source, detector: detector)
+        }
         var outcome = Outcome(status: .evaluated, window: window, anomalies: anomalies)
         // No incident opens on one evaluation alone: the anomaly must last `openAfter`, which
         // also gives the ranking more than the first few failing requests to go on.
@@ -366,6 +372,29 @@ public final class IncidentMonitor: Sendable {
                 logger.error("cannot render the \(webhook.kind.rawValue) notification for incident \(incident.id): \(error)")
             }
         }
+    }
+
+    /// The request check (`requestCheckEvery`): errors and message counts cannot see a service
+    /// that fails silently, so every so often the window's requests are read back and compared
+    /// with those just before it, step by step. What it finds stands until the next check.
+    private func requestCheck(
+        window: TimeRange, baselineEnd: Int64, now: Int64, end: Int64, source: some RecordSource, detector: AnomalyDetector
+    ) throws -> [WorkloadAnomaly] {
+        guard configuration.requestCheckEvery > 0 else { return [] }
+        let previous = book.withLock { $0.requestCheck }
+        if let previous, end - previous.at < configuration.requestCheckEvery { return previous.anomalies }
+        let baseline = TimeRange(from: baselineEnd - configuration.requestBaseline, to: baselineEnd)
+        let covered = activity.withLock { $0.coveredSince }
+        guard baseline.from >= covered else { return [] }
+        let windowRecords = try source.records(in: window)
+        let baselineRecords = try source.records(in: baseline)
+        var diagnosis = configuration.diagnosis
+        diagnosis.maxSuspects = max(diagnosis.maxSuspects, 50)
+        let report = Diagnoser(configuration: diagnosis, templater: makeTemplater()).diagnose(
+            window: window, windowRecords: windowRecords, baseline: baseline, baselineRecords: baselineRecords, generatedAt: now)
+        let found = detector.requestAnomalies(report)
+        book.withLock { $0.requestCheck = (end, found) }
+        return found
     }
 
     func headline(of report: DiagnosisReport, anomalies: [WorkloadAnomaly]) -> IncidentHeadline {
