@@ -155,11 +155,11 @@ struct Analysis {
             let then = baseline.profiles[workload] ?? empty
             var candidate = Candidate(workload: workload)
             // Shares of the workload's own records, not counts per second: a window busier
-            // than its baseline raises every count that scales with load. One record is added
-            // to each side so that a workload missing from one range is not infinitely
-            // surprising.
-            let ownWindow = Double(now.records + 1)
-            let ownBaseline = Double(then.records + 1)
+            // than its baseline raises every count that scales with load. A workload silent in
+            // one of the ranges has no share there; time is then the only reference left.
+            let shares = now.records > 0 && then.records > 0
+            let ownWindow = shares ? Double(now.records) : window.range.seconds
+            let ownBaseline = shares ? Double(then.records) : baseline.range.seconds
             candidate.errorP = RateTest.increasePValue(
                 window: now.errors, baseline: then.errors, windowExposure: ownWindow, baselineExposure: ownBaseline)
             candidate.warningP = RateTest.increasePValue(

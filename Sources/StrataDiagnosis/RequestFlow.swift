@@ -165,10 +165,12 @@ struct FlowDeviation {
 /// error message: a service that swallows an exception and returns early is found by what it
 /// no longer logs.
 ///
-/// A deviation belongs to the workload whose step went missing. When a new event takes the
-/// place of a step that reliably came next in the baseline, the request deviated at that step
-/// (its earliest deviation), so the new event is charged to the workload of the step it
-/// replaced; only when nothing reliably came next is it charged to the workload that logged it.
+/// A deviation belongs to the workload whose step went missing. A new event belongs to the
+/// workload that logged it — unless it takes the place of a step that the workload of the line
+/// before it reliably logged next itself: then that workload stopped short (a swallowed
+/// exception, an early return) and its caller only reacted, so the request deviated first at
+/// the stopped workload and the new event is charged to it. Deviations count at p < 0.05, as
+/// error rises do.
 enum FlowAnalysis {
     static func deviations(window: RequestFlow, baseline: RequestFlow, events: EventTable) -> [FlowDeviation] {
         var result: [FlowDeviation] = []
@@ -187,7 +189,7 @@ enum FlowAnalysis {
                 windowExposure: Double(windowAfter), baselineExposure: Double(baselineAfter))
             let reliability = min(1, Double(pairCount) / Double(baselineAfter))
             let strength = reliability * RateTest.surprise(p)
-            guard strength > 0 else { continue }
+            guard p < 0.05, strength > 0 else { continue }
             result.append(FlowDeviation(
                 kind: .missing, workload: events.workload(of: event), event: event, after: after, windowCount: windowCount, baselineCount: baselineCount,
                 windowAfterCount: windowAfter, baselineAfterCount: baselineAfter, reliability: reliability,
@@ -206,10 +208,13 @@ enum FlowAnalysis {
             let p = RateTest.increasePValue(
                 window: windowCount, baseline: 0, windowExposure: Double(windowAfter), baselineExposure: Double(baselineAfter))
             let strength = RateTest.surprise(p)
-            guard strength > 0 else { continue }
+            guard p < 0.05, strength > 0 else { continue }
             var owner = events.workload(of: event)
-            if let usual = successors[after], 2 * usual.count >= baselineAfter {
-                owner = events.workload(of: usual.event)
+            let previousWorkload = events.workload(of: after)
+            if let usual = successors[after], 2 * usual.count >= baselineAfter, previousWorkload != owner,
+                events.workload(of: usual.event) == previousWorkload
+            {
+                owner = previousWorkload
             }
             result.append(FlowDeviation(
                 kind: .new, workload: owner, event: event, after: after, windowCount: windowCount,

@@ -336,33 +336,35 @@ func healthyWithCache(_ time: Int64, _ id: Int) -> [LogRecord] {
 @Test func detectorUsesTheRateTestNotARatio() {
     let detector = AnomalyDetector(thresholds: DetectionThresholds())
     let identity: (Int) -> WorkloadIdentity = { _ in WorkloadIdentity(workload: Workload(namespace: "shop", name: "db"), kind: .statefulSet) }
-    func activity(errors: Int, shapes: [String: Int] = [:], signatures: [String: Int] = [:]) -> WorkloadActivity {
+    // Shares of the workload's own records are compared: the same traffic per second on both
+    // sides, 1,000 records in the 60 s window and 10,000 in the 600 s baseline.
+    func activity(errors: Int, records: Int, shapes: [String: Int] = [:], signatures: [String: Int] = [:]) -> WorkloadActivity {
         var value = WorkloadActivity()
-        value.records = errors * 10 + 100
+        value.records = records
         value.errors = errors
         value.shapes = shapes
         value.signatures = signatures
         return value
     }
     // 3 errors against 1 in a baseline 10 times longer: noise.
-    #expect(detector.anomalies(window: [0: activity(errors: 3)], windowSeconds: 60, baseline: [0: activity(errors: 1)], baselineSeconds: 600, identity: identity).isEmpty)
+    #expect(detector.anomalies(window: [0: activity(errors: 3, records: 1000)], windowSeconds: 60, baseline: [0: activity(errors: 1, records: 10000)], baselineSeconds: 600, identity: identity).isEmpty)
     // 300 against 100 in that baseline: an anomaly, for errors.
-    let found = detector.anomalies(window: [0: activity(errors: 300)], windowSeconds: 60, baseline: [0: activity(errors: 100)], baselineSeconds: 600, identity: identity)
+    let found = detector.anomalies(window: [0: activity(errors: 300, records: 1000)], windowSeconds: 60, baseline: [0: activity(errors: 100, records: 10000)], baselineSeconds: 600, identity: identity)
     #expect(found.count == 1 && found[0].workload == "db" && found[0].reasons[0].hasPrefix("errors 300 vs 100"))
     // The same rate in both: nothing.
-    #expect(detector.anomalies(window: [0: activity(errors: 30)], windowSeconds: 60, baseline: [0: activity(errors: 300)], baselineSeconds: 600, identity: identity).isEmpty)
+    #expect(detector.anomalies(window: [0: activity(errors: 30, records: 1000)], windowSeconds: 60, baseline: [0: activity(errors: 300, records: 10000)], baselineSeconds: 600, identity: identity).isEmpty)
     // A new error shape, and a new self-blaming signature, each suffice.
     let shape = detector.anomalies(
-        window: [0: activity(errors: 4, shapes: ["abc": 6])], windowSeconds: 60, baseline: [0: activity(errors: 40)], baselineSeconds: 600,
+        window: [0: activity(errors: 4, records: 1000, shapes: ["abc": 6])], windowSeconds: 60, baseline: [0: activity(errors: 40, records: 10000)], baselineSeconds: 600,
         identity: identity)
     #expect(shape.first?.reasons.contains { $0.hasPrefix("new error/warning message abc") } == true)
     let oom = detector.anomalies(
-        window: [0: activity(errors: 2, signatures: ["oom_killed": 2])], windowSeconds: 60, baseline: [0: activity(errors: 20)],
+        window: [0: activity(errors: 2, records: 1000, signatures: ["oom_killed": 2])], windowSeconds: 60, baseline: [0: activity(errors: 20, records: 10000)],
         baselineSeconds: 600, identity: identity)
     #expect(oom.first?.reasons.contains { $0.hasPrefix("oom_killed 2 vs 0") } == true)
     // Connection errors blame someone else: not an anomaly of the reporter by themselves.
     #expect(detector.anomalies(
-        window: [0: activity(errors: 2, signatures: ["connection_refused": 2])], windowSeconds: 60, baseline: [0: activity(errors: 20)],
+        window: [0: activity(errors: 2, records: 1000, signatures: ["connection_refused": 2])], windowSeconds: 60, baseline: [0: activity(errors: 20, records: 10000)],
         baselineSeconds: 600, identity: identity).isEmpty)
 }
 

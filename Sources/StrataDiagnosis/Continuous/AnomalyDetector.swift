@@ -29,9 +29,12 @@ struct AnomalyDetector {
             var reasons: [(surprise: Double, text: String)] = []
             // Shares of the workload's own records, not counts per second: a busier window
             // raises every count that scales with load (docs/DIAGNOSIS.md, "Per workload").
+            // Without records on one side, time is the only reference left.
+            let shares = now.records > 0 && then.records > 0
+            let windowExposure = shares ? Double(now.records) : windowSeconds
+            let baselineExposure = shares ? Double(then.records) : baselineSeconds
             func p(_ a: Int, _ b: Int) -> Double {
-                RateTest.increasePValue(
-                    window: a, baseline: b, windowExposure: Double(now.records + 1), baselineExposure: Double(then.records + 1))
+                RateTest.increasePValue(window: a, baseline: b, windowExposure: windowExposure, baselineExposure: baselineExposure)
             }
             if now.errors >= thresholds.minimumErrors {
                 let errorP = p(now.errors, then.errors)

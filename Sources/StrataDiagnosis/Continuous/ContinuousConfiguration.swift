@@ -49,7 +49,8 @@ public struct ContinuousConfiguration: Sendable {
     /// logs no error is detected too. 0 turns the check off. It reads the window and
     /// `requestBaseline` before it, so it runs less often than the count test.
     public var requestCheckEvery: Int64 = 120 * second
-    /// The baseline of the request check: the stretch right before the window.
+    /// The baseline of the request check: the stretch right before the window (at most
+    /// `baseline`).
     public var requestBaseline: Int64 = 900 * second
     public var webhooks: [WebhookConfiguration] = []
     /// Base URL of the collector as the ops console reaches it, for links in notifications
@@ -76,9 +77,7 @@ public struct ContinuousConfiguration: Sendable {
         guard openAfter >= 0 else { throw fail("diagnosis.open_after must not be negative") }
         guard minimumBaseline <= baseline else { throw fail("diagnosis.minimum_baseline must not exceed diagnosis.baseline") }
         guard requestCheckEvery >= 0 else { throw fail("diagnosis.request_check_every must not be negative (0 turns the check off)") }
-        guard requestBaseline >= window, requestBaseline <= baseline else {
-            throw fail("diagnosis.request_baseline must lie between diagnosis.window and diagnosis.baseline")
-        }
+        guard requestBaseline > 0 else { throw fail("diagnosis.request_baseline must be positive") }
         var names = Set<String>()
         for webhook in webhooks {
             guard names.insert(webhook.name).inserted else {

@@ -383,7 +383,7 @@ public final class IncidentMonitor: Sendable {
         guard configuration.requestCheckEvery > 0 else { return [] }
         let previous = book.withLock { $0.requestCheck }
         if let previous, end - previous.at < configuration.requestCheckEvery { return previous.anomalies }
-        let baseline = TimeRange(from: baselineEnd - configuration.requestBaseline, to: baselineEnd)
+        let baseline = TimeRange(from: baselineEnd - min(configuration.requestBaseline, configuration.baseline), to: baselineEnd)
         let covered = activity.withLock { $0.coveredSince }
         guard baseline.from >= covered else { return [] }
         let windowRecords = try source.records(in: window)
