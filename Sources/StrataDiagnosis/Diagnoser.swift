@@ -142,6 +142,7 @@ struct Analysis {
         let workloads = Set(window.profiles.keys).union(baseline.profiles.keys).sorted()
         var candidates: [Int: Candidate] = [:]
         let empty = WorkloadProfile()
+        let traffic = trafficExposure()
 
         // Template shifts: Bonferroni over every (workload, template) pair tested.
         let tested = workloads.reduce(0) { total, workload in
@@ -154,12 +155,18 @@ struct Analysis {
             let now = window.profiles[workload] ?? empty
             let then = baseline.profiles[workload] ?? empty
             var candidate = Candidate(workload: workload)
-            // Shares of the workload's own records, not counts per second: a window busier
-            // than its baseline raises every count that scales with load. A workload silent in
-            // one of the ranges has no share there; time is then the only reference left.
-            let shares = now.records > 0 && then.records > 0
-            let ownWindow = shares ? Double(now.records) : window.range.seconds
-            let ownBaseline = shares ? Double(then.records) : baseline.range.seconds
+            // Errors and warnings per unit of the cluster's traffic (`traffic`), not per second: a
+            // window busier than its baseline raises every count that scales with load. Not per
+            // record of the workload itself: a failing service's log volume is driven by its
+            // failures (a database writes a hint and the statement under every error).
+            let ownWindow = traffic.window
+            let ownBaseline = traffic.baseline
+            // Templates partition everything the workload logs: their shares are of its records.
+            // A workload absent from the baseline has no share there; time is then the only
+            // reference left.
+            let shares = then.records > 0
+            let allWindow = shares ? Double(now.records + 1) : window.range.seconds
+            let allBaseline = shares ? Double(then.records + 1) : baseline.range.seconds
             candidate.errorP = RateTest.increasePValue(
                 window: now.errors, baseline: then.errors, windowExposure: ownWindow, baselineExposure: ownBaseline)
             candidate.warningP = RateTest.increasePValue(
@@ -177,9 +184,9 @@ struct Analysis {
                 let windowCount = a?.count ?? 0
                 let baselineCount = b?.count ?? 0
                 let up = RateTest.increasePValue(
-                    window: windowCount, baseline: baselineCount, windowExposure: ownWindow, baselineExposure: ownBaseline)
+                    window: windowCount, baseline: baselineCount, windowExposure: allWindow, baselineExposure: allBaseline)
                 let down = RateTest.decreasePValue(
-                    window: windowCount, baseline: baselineCount, windowExposure: ownWindow, baselineExposure: ownBaseline)
+                    window: windowCount, baseline: baselineCount, windowExposure: allWindow, baselineExposure: allBaseline)
                 let level = max(a?.level ?? .normal, b?.level ?? .normal)
                 var change: String?
                 var p = 1.0
@@ -208,7 +215,7 @@ struct Analysis {
                 // one absent from the baseline counts at its first occurrence.
                 let before = then.signatures[signature]?.count ?? 0
                 let p = RateTest.increasePValue(
-                    window: stat.count, baseline: before, windowExposure: ownWindow, baselineExposure: ownBaseline)
+                    window: stat.count, baseline: before, windowExposure: allWindow, baselineExposure: allBaseline)
                 if before == 0 || p < 0.05 {
                     selfBlame.insert(signature)
                     candidate.onset = min(candidate.onset ?? .max, stat.first)
@@ -348,6 +355,16 @@ struct Analysis {
             incident: summary(ranked: ranked, failing: failing, groups: groups),
             incidents: groups, suspects: suspects,
             timeline: timeline(ranked: ranked), notes: notes(failing: failing))
+    }
+
+    /// The cluster's traffic in each range: its requests (trace ids) when both ranges have
+    /// enough of them to count, else all records of all workloads.
+    func trafficExposure() -> (window: Double, baseline: Double) {
+        let minimum = 30
+        if window.traces.count >= minimum && baseline.traces.count >= minimum {
+            return (Double(window.traces.count), Double(baseline.traces.count))
+        }
+        return (Double(window.recordCount + 1), Double(baseline.recordCount + 1))
     }
 
     // MARK: - Traces

@@ -165,12 +165,13 @@ struct FlowDeviation {
 /// error message: a service that swallows an exception and returns early is found by what it
 /// no longer logs.
 ///
-/// A deviation belongs to the workload whose step went missing. A new event belongs to the
-/// workload that logged it — unless it takes the place of a step that the workload of the line
-/// before it reliably logged next itself: then that workload stopped short (a swallowed
-/// exception, an early return) and its caller only reacted, so the request deviated first at
-/// the stopped workload and the new event is charged to it. Deviations count at p < 0.05, as
-/// error rises do.
+/// A deviation belongs to the workload whose step went missing. A new event logged right after
+/// a line of its own workload is that workload's doing. A new event logged by another workload
+/// than the line before it takes the place of the step that reliably came next there: the
+/// request deviated first at that step — a callee that stopped short (a swallowed exception, an
+/// early return) or answered too late for a caller that gave up — and the caller's new line is
+/// only its reaction, so it is charged to the workload of the replaced step. Deviations count at
+/// p < 0.05, as error rises do.
 enum FlowAnalysis {
     static func deviations(window: RequestFlow, baseline: RequestFlow, events: EventTable) -> [FlowDeviation] {
         var result: [FlowDeviation] = []
@@ -210,11 +211,8 @@ enum FlowAnalysis {
             let strength = RateTest.surprise(p)
             guard p < 0.05, strength > 0 else { continue }
             var owner = events.workload(of: event)
-            let previousWorkload = events.workload(of: after)
-            if let usual = successors[after], 2 * usual.count >= baselineAfter, previousWorkload != owner,
-                events.workload(of: usual.event) == previousWorkload
-            {
-                owner = previousWorkload
+            if let usual = successors[after], 2 * usual.count >= baselineAfter, events.workload(of: after) != owner {
+                owner = events.workload(of: usual.event)
             }
             result.append(FlowDeviation(
                 kind: .new, workload: owner, event: event, after: after, windowCount: windowCount,

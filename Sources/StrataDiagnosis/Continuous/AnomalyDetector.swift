@@ -27,12 +27,12 @@ struct AnomalyDetector {
         for (workload, now) in window {
             let then = baseline[workload] ?? empty
             var reasons: [(surprise: Double, text: String)] = []
-            // Shares of the workload's own records, not counts per second: a busier window
+            // Relative to the workload's own ordinary records, not per second: a busier window
             // raises every count that scales with load (docs/DIAGNOSIS.md, "Per workload").
-            // Without records on one side, time is the only reference left.
-            let shares = now.records > 0 && then.records > 0
-            let windowExposure = shares ? Double(now.records) : windowSeconds
-            let baselineExposure = shares ? Double(then.records) : baselineSeconds
+            // Without a baseline for the workload, time is the only reference left.
+            let shares = then.records > 0
+            let windowExposure = shares ? Double(max(0, now.records - now.errors - now.warnings) + 1) : windowSeconds
+            let baselineExposure = shares ? Double(max(0, then.records - then.errors - then.warnings) + 1) : baselineSeconds
             func p(_ a: Int, _ b: Int) -> Double {
                 RateTest.increasePValue(window: a, baseline: b, windowExposure: windowExposure, baselineExposure: baselineExposure)
             }
