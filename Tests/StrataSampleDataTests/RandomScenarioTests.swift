@@ -13,9 +13,11 @@ private func randomSpec(seed: UInt64, kind: IncidentFaultKind = .exceptions) -> 
     spec.faultWorkload = ""
     spec.faultKind = kind
     spec.requestsPerSecond = 2
-    spec.baselineSeconds = 600
-    spec.faultSeconds = 240
-    spec.recoverySeconds = 30
+    // Small, to keep the tests fast; the window outlasts the longest period of the
+    // background errors (120 s, with jitter).
+    spec.baselineSeconds = 300
+    spec.faultSeconds = 150
+    spec.recoverySeconds = 20
     return spec
 }
 

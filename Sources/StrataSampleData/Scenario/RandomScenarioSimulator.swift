@@ -327,7 +327,9 @@ struct RandomScenarioSimulator {
             let text = fields.isEmpty ? message : message + " " + fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
             let ids = trace.map { "[\(w.name),\($0.trace),\($0.span)]" } ?? "[\(w.name),,]"
             let padded = level.uppercased().count < 5 ? " " + level.uppercased() : level.uppercased()
-            return "\(Stamp.spring(t)) \(padded) \(ids) 1 --- [nio-\(w.port)-exec-\(1 + Int(t / Self.ms % 10))] \(location) : \(text)"
+            // One request stays on one servlet thread.
+            let thread = 1 + Int((trace.flatMap { UInt64($0.span.suffix(4), radix: 16) } ?? UInt64(t / Self.ms)) % 10)
+            return "\(Stamp.spring(t)) \(padded) \(ids) 1 --- [nio-\(w.port)-exec-\(thread)] \(location) : \(text)"
         case .goZap:
             var line = "{\"level\":\"\(level)\",\"ts\":\(Stamp.epoch(t)),\"caller\":\"\(location)\",\"msg\":\"\(message.jsonEscaped)\""
             for (key, value, numeric) in fields { line += numeric ? ",\"\(key)\":\(value)" : ",\"\(key)\":\"\(value.jsonEscaped)\"" }
@@ -374,7 +376,13 @@ struct RandomScenarioSimulator {
         default:
             text = "\(operation.method) \(operation.path) \(status) \(ms)ms"
         }
-        emit(pod, t, [line(service, pod, t, level, text, location: "\(program.sourceRoot)/middleware:42", logger: "\(program.sourceRoot).access",
+        let location: String
+        switch workloads[service].format {
+        case .javaLogback: location = "c.e.\(program.sourceRoot).web.RequestLoggingFilter#42"
+        case .pythonOTel, .pythonJSON: location = "middleware.py:42"
+        default: location = "\(program.sourceRoot)/middleware.go:42"
+        }
+        emit(pod, t, [line(service, pod, t, level, text, location: location, logger: "\(program.sourceRoot).access",
                            fields: fields, trace: trace)], severity: level, trace: trace)
     }
 

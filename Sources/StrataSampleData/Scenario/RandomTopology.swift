@@ -208,8 +208,10 @@ enum RandomTopologyBuilder {
                 callees[parent].append(service)
             }
         }
+        // Few extra edges: real request fan-out is modest, and every line costs generation
+        // and diagnosis time in the benchmark.
         for caller in first...last where caller < last {
-            for _ in 0..<rng.int(0...2) where callees[caller].count < 4 {
+            for _ in 0..<(rng.chance(0.35) ? 1 : 0) where callees[caller].count < 3 {
                 let callee = rng.int((caller + 1)...last)
                 if !callees[caller].contains(callee) { callees[caller].append(callee) }
             }
@@ -241,7 +243,7 @@ enum RandomTopologyBuilder {
             // Every callee is called from at least one operation; some from several.
             for callee in callees[service] {
                 var targets = [rng.below(operations.count)]
-                if operations.count > 1 && rng.chance(0.3) { targets.append(rng.below(operations.count)) }
+                if operations.count > 1 && rng.chance(0.15) { targets.append(rng.below(operations.count)) }
                 for target in Set(targets).sorted() {
                     let calleeOperations = programs[callee].operations.count
                     let calleeOperation = nextCalleeOperation[callee] % max(1, calleeOperations)
