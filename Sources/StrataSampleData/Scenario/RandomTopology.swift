@@ -287,10 +287,13 @@ enum RandomTopologyBuilder {
             }
         }
 
-        // Noise present all day in one to three services.
+        // Noise present all day in one to three services that serve requests (a service no
+        // request reaches would not log per-request retries).
+        var cluster = RandomCluster(workloads: workloads, programs: programs, entries: entries, backgroundNoise: [])
+        let serving = cluster.reachableServices
         var noise: [BackgroundNoise] = []
         for n in 0..<rng.int(1...3) {
-            let service = rng.int(first...last)
+            let service = serving.isEmpty ? rng.int(first...last) : rng.pick(serving)
             let w = workloads[service]
             let root = programs[service].sourceRoot
             let missing = word(&rng) + rng.pick(["", "-api", "-svc"])
@@ -317,7 +320,8 @@ enum RandomTopologyBuilder {
                     periodSeconds: Double(rng.int(15...60)), requestShare: 0))
             }
         }
-        return RandomCluster(workloads: workloads, programs: programs, entries: entries, backgroundNoise: noise)
+        cluster.backgroundNoise = noise
+        return cluster
     }
 
     /// One usual event of an operation, with its variable parts.
