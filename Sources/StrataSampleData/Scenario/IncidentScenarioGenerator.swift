@@ -175,7 +175,10 @@ public enum IncidentScenarioGenerator {
             if !called.isEmpty { candidates = called }
         }
         guard !candidates.isEmpty else { throw IncidentScenarioError.invalid("the random topology has no service behind its ingress") }
-        var rng = SplitMix64(seed: spec.seed, stream: 8_200)
+        // The class takes part in the draw, so one seed range exercises different services
+        // for different classes.
+        let kindIndex = UInt64(IncidentFaultKind.allCases.firstIndex(of: spec.faultKind) ?? 0)
+        var rng = SplitMix64(seed: spec.seed, stream: 8_200 + kindIndex)
         return candidates[rng.below(candidates.count)]
     }
 
