@@ -292,13 +292,19 @@ enum RandomTopologyBuilder {
         var cluster = RandomCluster(workloads: workloads, programs: programs, entries: entries, backgroundNoise: [])
         let serving = cluster.reachableServices
         var noise: [BackgroundNoise] = []
+        // Per-request noise goes to the busiest front-line service, so that it shows at a
+        // steady share in the baseline too, not only once the window's load rises.
+        var traffic = [Double](repeating: 0, count: workloads.count)
+        for entry in entries { traffic[entry.service] += entry.weight }
+        let busiest = traffic.indices.max { traffic[$0] < traffic[$1] } ?? first
         for n in 0..<rng.int(1...3) {
-            let service = serving.isEmpty ? rng.int(first...last) : rng.pick(serving)
+            // The first is periodic, so every cluster has noise whatever its traffic.
+            let kind = n == 0 ? rng.pick([0, 2]) : rng.below(3)
+            let drawn = serving.isEmpty ? rng.int(first...last) : rng.pick(serving)
+            let service = kind == 1 ? busiest : drawn
             let w = workloads[service]
             let root = programs[service].sourceRoot
             let missing = word(&rng) + rng.pick(["", "-api", "-svc"])
-            // The first is periodic, so every cluster has noise whatever its traffic.
-            let kind = n == 0 ? rng.pick([0, 2]) : rng.below(3)
             switch kind {
             case 0:
                 noise.append(BackgroundNoise(
@@ -311,7 +317,7 @@ enum RandomTopologyBuilder {
                     service: service,
                     template: EventTemplate(level: "warn", parts: [.text("Retrying call to \(missing) (attempt 2 of 3) after "), .durationMs, .text(" ms")],
                                             location: location(&rng, w, root), logger: logger(&rng, w, root), work: 0.5...3),
-                    periodSeconds: nil, requestShare: rng.logUniform(0.01, 0.06)))
+                    periodSeconds: nil, requestShare: rng.logUniform(0.02, 0.06)))
             default:
                 noise.append(BackgroundNoise(
                     service: service,
