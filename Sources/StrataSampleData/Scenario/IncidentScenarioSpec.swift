@@ -23,7 +23,10 @@ public struct IncidentScenarioSpec: Sendable, Equatable {
     public var faultWorkload = "payments"
     public var faultKind = IncidentFaultKind.exceptions
     /// For `.exceptions`: share of the requests reaching the faulty workload that fail.
-    /// For `.latency`: share of them that are slow. Ignored by `.crash`.
+    /// For `.latency`: share of them that are slow. For `.swallowedException` and
+    /// `.wrongReturn`: share of them that skip their usual last work. For `.networkDelay`:
+    /// share of the requests whose hand-offs through it are delayed. Ignored by `.crash` and
+    /// `.cpuContention` (every request).
     public var faultIntensity = 0.6
     public var nodeName = "node-1"
     /// Which cluster: the fixed `cascade` (ingress, frontend, orders, payments...) or one
@@ -156,7 +159,8 @@ public enum IncidentScenarioError: Error, CustomStringConvertible, Equatable {
 ///   low rate of declined cards, missing products and occasional database conflicts is there).
 /// - `window`: the stretch to diagnose, equal to the fault's start and end.
 /// - `fault`: `namespace`, `workload`, `workload_kind` (`deployment`, `statefulset`), `type`
-///   (`exceptions`, `crash`, `latency`), `description`, `start`, `end`, `pods` (the faulty
+///   (`exceptions`, `crash`, `latency`; random topologies also `swallowed_exception`,
+///   `wrong_return`, `network_delay`, `cpu_contention`), `description`, `start`, `end`, `pods` (the faulty
 ///   workload's pods), `restarts` (crash only: every new container, with its restart number and
 ///   the time it started), `propagates_to` (workloads whose requests pass through the faulty one,
 ///   caller-most last: they log the errors and timeouts the fault causes).
@@ -167,6 +171,11 @@ public enum IncidentScenarioError: Error, CustomStringConvertible, Equatable {
 ///   many of them failed (an error status at the edge).
 /// - `records`: records an agent produces from the tree (the same number as the summary's
 ///   `totalRecords`).
+/// - Random topologies only: `topology_seed`, `window_load_factor` (the window's request rate
+///   over the baseline's), `fault_parameters` (`intensity`, `network_delay_ms`, `cpu_slowdown`)
+///   and `background_noise` (errors and warnings logged all day, unrelated to the fault:
+///   workload, level, message with `<*>` for its variables, `period_seconds` or
+///   `request_share`). The cascade's file has none of them, as before.
 /// - `faults`: the fault as `labels.json` lists faults (`inject_time`, `inject_pod`, `workload`,
 ///   `namespace`, `fault_type`, `window` [from, to], `baseline` [from, to]).
 public struct IncidentScenario: Sendable, Codable, Equatable {
