@@ -237,3 +237,35 @@ func backgroundErrorsAppearAllDay(seed: UInt64) throws {
         try IncidentScenarioGenerator.generate(named, into: NSTemporaryDirectory() + "strata-random-\(UUID().uuidString)")
     }
 }
+
+/// CPU contention stretches the gaps between the faulty workload's own consecutive lines of
+/// one request (checked on traced faulty services, where lines group by trace).
+@Test func cpuContentionWidensTheGapsBetweenOwnLines() throws {
+    var checked = 0
+    for seed in UInt64(91)...99 where checked < 2 {
+        var spec = randomSpec(seed: seed, kind: .cpuContention)
+        spec.cpuSlowdown = 10
+        let incident = try generate(spec)
+        let scenario = incident.scenario
+        guard scenario.workloads.first(where: { $0.name == scenario.fault.workload })?.traced == true else { continue }
+        let pods = Set(scenario.fault.pods)
+        func meanGap(_ range: Range) -> Double {
+            var byTrace: [String: [Int64]] = [:]
+            for r in records(incident, range) where pods.contains(r.pod) && r.namespace == scenario.fault.namespace {
+                if let trace = r.traceID { byTrace[trace, default: []].append(r.time) }
+            }
+            var gaps: [Int64] = []
+            for times in byTrace.values where times.count > 1 {
+                let sorted = times.sorted()
+                for i in 1..<sorted.count { gaps.append(sorted[i] - sorted[i - 1]) }
+            }
+            return Double(gaps.reduce(0, +)) / Double(max(1, gaps.count))
+        }
+        let before = meanGap(.baseline)
+        let during = meanGap(.window)
+        // Gaps that hold a downstream call do not stretch; the others grow tenfold.
+        #expect(during > 2 * before, "seed \(seed): mean gap \(before / 1e6) ms before, \(during / 1e6) ms during")
+        checked += 1
+    }
+    #expect(checked == 2, "no traced faulty service among seeds 91...99")
+}
