@@ -113,6 +113,11 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
+        // Diagnosis accuracy on generated incidents with random topologies (not in the
+        // `strata` product): swift build -c release --product DiagnosisScenarioBench
+        .executableTarget(
+            name: "DiagnosisScenarioBench", dependencies: ["StrataDiagnosis", "StrataSampleData", "StrataCore"],
+            path: "benchmarks/diagnosis/scenarios", exclude: ["README.md"]),
 
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
         .testTarget(name: "StrataSampleDataTests", dependencies: ["StrataSampleData"]),

@@ -22,15 +22,23 @@ struct GenerateCommand: AsyncParsableCommand {
             baselineFrom and baselineTo. Fault types: exceptions, crash, latency. Workloads:
             \(IncidentScenarioSpec.faultableWorkloads.joined(separator: ", ")).
 
+            --scenario random plays the same story in a cluster drawn from --topology-seed (default
+            --seed): 6-20 services with random names, formats and call graph. It also knows the
+            silent fault types, where the faulty workload logs nothing new: swallowed_exception,
+            wrong_return, network_delay, cpu_contention. Without --fault-workload the faulty
+            service is drawn from --seed. Some services log errors all day, unrelated to the fault,
+            and the window's load is 1-3x the baseline's (--window-load, default from --seed).
+
             Examples:
               strata generate --out /tmp/node --containers 50 --size 200MB
               strata generate --scenario cascade --out /tmp/shop --fault-workload payments --fault-type exceptions
+              strata generate --scenario random --seed 7 --out /tmp/random --fault-type swallowed_exception
             """)
 
     @Option(name: .long, help: "Root directory of the tree.")
     var out: String
 
-    @Option(name: .long, help: "Generate a scenario instead of a node tree: cascade (one fault in a small cluster, see below).")
+    @Option(name: .long, help: "Generate a scenario instead of a node tree: cascade (one fault in a small cluster) or random (a cluster drawn from a seed), see below.")
     var scenario: String?
 
     @Option(name: .long, help: "Containers to create (default 10; not with --scenario).")
@@ -54,10 +62,10 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Write the JSON summary to this file instead of standard output.")
     var summary: String?
 
-    @Option(name: .long, help: "Scenario: the workload at fault.")
-    var faultWorkload = "payments"
+    @Option(name: .long, help: "Scenario: the workload at fault (default payments; with --scenario random, drawn from --seed).")
+    var faultWorkload: String?
 
-    @Option(name: .long, help: "Scenario: exceptions, crash or latency.")
+    @Option(name: .long, help: "Scenario: exceptions, crash, latency; random only: swallowed_exception, wrong_return, network_delay, cpu_contention.")
     var faultType = "exceptions"
 
     @Option(name: .long, help: "Scenario: share of the faulty workload's requests that fail (exceptions) or are slow (latency).")
@@ -75,13 +83,30 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Scenario: requests entering the cluster per second.")
     var rate = 3.0
 
+    @Option(name: .long, help: "Random scenario: seed of the topology (default: --seed).")
+    var topologySeed: UInt64?
+
+    @Option(name: .long, help: "Scenario: the window's request rate over the baseline's, 1 to 3 (default 1 for cascade, from --seed for random).")
+    var windowLoad: Double?
+
+    @Option(name: .long, help: "Random scenario, network_delay: milliseconds added per hand-off (default from --seed, 200-2000).")
+    var networkDelayMs: Int?
+
+    @Option(name: .long, help: "Random scenario, cpu_contention: how many times slower each step is (default from --seed, 3-20).")
+    var cpuSlowdown: Double?
+
     func run() async throws {
         if let scenario {
-            guard scenario == "cascade" else { throw ValidationError("--scenario knows only 'cascade', found '\(scenario)'") }
+            guard scenario == "cascade" || scenario == "random" else {
+                throw ValidationError("--scenario knows 'cascade' and 'random', found '\(scenario)'")
+            }
+            guard scenario == "random" || (topologySeed == nil && networkDelayMs == nil && cpuSlowdown == nil) else {
+                throw ValidationError("--topology-seed, --network-delay-ms and --cpu-slowdown go with --scenario random")
+            }
             guard containers == nil, namespaces == nil, size == nil, corruptRate == nil else {
                 throw ValidationError("--containers, --namespaces, --size and --corrupt-rate shape the node tree; --scenario cascade has its own cluster (use --rate and the durations)")
             }
-            try generateScenario()
+            try generateScenario(random: scenario == "random")
             return
         }
         let size = self.size ?? "50MB"
@@ -115,10 +140,15 @@ struct GenerateCommand: AsyncParsableCommand {
         }
     }
 
-    private func generateScenario() throws {
+    private func generateScenario(random: Bool) throws {
         var spec = IncidentScenarioSpec()
         spec.seed = seed
-        spec.faultWorkload = faultWorkload
+        if random { spec.topology = .random(seed: topologySeed ?? seed) }
+        // Empty means "drawn from the seed" for a random topology.
+        spec.faultWorkload = faultWorkload ?? (random ? "" : IncidentScenarioSpec.defaultFaultWorkload)
+        spec.windowLoadFactor = windowLoad
+        spec.networkDelayMs = networkDelayMs
+        spec.cpuSlowdown = cpuSlowdown
         guard let kind = IncidentFaultKind(rawValue: faultType) else {
             throw ValidationError("--fault-type must be one of \(IncidentFaultKind.allCases.map(\.rawValue).joined(separator: ", ")), found '\(faultType)'")
         }
@@ -145,7 +175,7 @@ struct GenerateCommand: AsyncParsableCommand {
         let tree = incident.tree
         let diagnose = "--from \(s.window.from) --to \(s.window.to) --baseline-from \(s.baseline.from) --baseline-to \(s.baseline.to)"
         let text = """
-            scenario cascade (seed \(spec.seed)): \(s.workloads.count) workloads, \(tree.files.count) files, \(tree.totalRecords) records, \(tree.totalBytes) bytes under \(out)
+            scenario \(random ? "random" : "cascade") (seed \(spec.seed)\(s.topologySeed.map { ", topology seed \($0)" } ?? "")): \(s.workloads.count) workloads, \(tree.files.count) files, \(tree.totalRecords) records, \(tree.totalBytes) bytes under \(out)
               baseline  \(s.baseline.from) .. \(s.baseline.to)  healthy, \(s.requests.baseline) requests, \(s.requests.failedInBaseline) failed
               fault     \(s.window.from) .. \(s.window.to)  \(s.fault.namespace)/\(s.fault.workload): \(s.fault.description)
                         \(s.requests.window) requests, \(s.requests.failedInWindow) failed\(s.fault.restarts.isEmpty ? "" : ", \(s.fault.restarts.count) container restart(s)")

@@ -23,9 +23,30 @@ public struct IncidentScenarioSpec: Sendable, Equatable {
     public var faultWorkload = "payments"
     public var faultKind = IncidentFaultKind.exceptions
     /// For `.exceptions`: share of the requests reaching the faulty workload that fail.
-    /// For `.latency`: share of them that are slow. Ignored by `.crash`.
+    /// For `.latency`: share of them that are slow. For `.swallowedException` and
+    /// `.wrongReturn`: share of them that skip their usual last work. For `.networkDelay`:
+    /// share of the requests whose hand-offs through it are delayed. Ignored by `.crash` and
+    /// `.cpuContention` (every request).
     public var faultIntensity = 0.6
     public var nodeName = "node-1"
+    /// Which cluster: the fixed `cascade` (ingress, frontend, orders, payments...) or one
+    /// drawn from a seed (`.random(seed:)`). With a random topology, `faultWorkload` left at
+    /// its default (or empty) means "drawn from `seed` among the services some request passes
+    /// through"; any other name must be one of that topology's services.
+    public var topology = IncidentTopology.cascade
+    /// The window's request rate over the baseline's (everything that scales with load rises
+    /// with it), in [1, 3]. Nil: 1 for the cascade topology (as it always was), drawn from
+    /// `seed` in [1, 3] for a random topology.
+    public var windowLoadFactor: Double?
+    /// `.networkDelay`: milliseconds added to each hand-off into and out of the faulty
+    /// workload. Nil: drawn from `seed` in 200...2000.
+    public var networkDelayMs: Int?
+    /// `.cpuContention`: how many times slower each of the faulty workload's processing steps
+    /// becomes. Nil: drawn from `seed` in 3...20.
+    public var cpuSlowdown: Double?
+
+    /// `faultWorkload`'s default; with a random topology it means "drawn from the seed".
+    public static let defaultFaultWorkload = "payments"
 
     public init() {}
 
@@ -43,7 +64,7 @@ public struct IncidentScenarioSpec: Sendable, Equatable {
     /// The cluster's workloads as `scenario.json` describes them (who calls whom, which log
     /// format, whether lines carry trace ids), without pods: their names depend on the seed.
     public static var workloads: [IncidentScenario.Workload] {
-        IncidentScenarioGenerator.describe(pods: [])
+        IncidentScenarioGenerator.describe(ScenarioTopology.workloads, pods: [])
     }
 }
 
@@ -62,13 +83,57 @@ public enum IncidentFaultKind: String, Sendable, Codable, Equatable, CaseIterabl
     /// callers with shorter timeouts give up and log timeouts naming it.
     case latency
 
+    /// A share of the requests reaching the workload hit an exception it catches without
+    /// logging it (no error line, no new template); the rest of its usual work for the request
+    /// is skipped (no "saved", no call to its own downstream) and it answers success, so its
+    /// callers carry on as usual. The only trace: its usual events vanish.
+    case swallowedException = "swallowed_exception"
+    /// In a share of the requests the workload returns a wrong value (an empty list, a null
+    /// field): it logs its usual lines but skips its usual last step(s), and its callers take
+    /// an ordinary branch ("no results", info level, also seen at a low rate on a healthy day)
+    /// and skip their own follow-up work. No error template anywhere.
+    case wrongReturn = "wrong_return"
+    /// Every hand-off into and out of the workload (its requests, its answers, its own calls)
+    /// takes longer by a fixed delay, for a share of the requests; timeouts are long enough
+    /// that usually nothing times out, so nothing new is logged.
+    case networkDelay = "network_delay"
+    /// Each processing step of the workload becomes several times slower (a noisy neighbour,
+    /// CPU throttling): the gaps between its own consecutive lines grow; no new messages.
+    case cpuContention = "cpu_contention"
+
+    /// Kinds where the faulty workload logs nothing new: the diagnosis must infer it from what
+    /// is missing or slower.
+    public var isSilent: Bool {
+        switch self {
+        case .exceptions, .crash, .latency: false
+        case .swallowedException, .wrongReturn, .networkDelay, .cpuContention: true
+        }
+    }
+
+    /// Kinds the fixed cascade topology can play; the silent ones need a random topology,
+    /// whose operations are fixed event sequences.
+    public var playsOnCascade: Bool { !isSilent }
+
     public var summary: String {
         switch self {
         case .exceptions: "throws exceptions on a share of its requests and answers its callers with errors"
         case .crash: "crashes and restarts repeatedly; callers get connection refused while it is down"
         case .latency: "becomes slow; callers time out waiting for it"
+        case .swallowedException: "swallows an exception on a share of its requests: skips the rest of its work without logging an error and answers success"
+        case .wrongReturn: "returns a wrong (empty) value on a share of its requests: skips its last step(s); its callers take their empty-result branch"
+        case .networkDelay: "its network hand-offs are delayed; requests through it get slower, nothing times out"
+        case .cpuContention: "is starved of CPU; every processing step takes several times longer"
         }
     }
+}
+
+/// Which cluster a scenario plays in.
+public enum IncidentTopology: Sendable, Equatable {
+    /// The fixed shop: ingress, frontend, catalog, orders, inventory, shipping, payments and
+    /// their datastores (what `make demo` and the existing tests use).
+    case cascade
+    /// 6-20 services with random names, formats and call graph, drawn from the seed.
+    case random(seed: UInt64)
 }
 
 public enum IncidentScenarioError: Error, CustomStringConvertible, Equatable {
@@ -94,7 +159,8 @@ public enum IncidentScenarioError: Error, CustomStringConvertible, Equatable {
 ///   low rate of declined cards, missing products and occasional database conflicts is there).
 /// - `window`: the stretch to diagnose, equal to the fault's start and end.
 /// - `fault`: `namespace`, `workload`, `workload_kind` (`deployment`, `statefulset`), `type`
-///   (`exceptions`, `crash`, `latency`), `description`, `start`, `end`, `pods` (the faulty
+///   (`exceptions`, `crash`, `latency`; random topologies also `swallowed_exception`,
+///   `wrong_return`, `network_delay`, `cpu_contention`), `description`, `start`, `end`, `pods` (the faulty
 ///   workload's pods), `restarts` (crash only: every new container, with its restart number and
 ///   the time it started), `propagates_to` (workloads whose requests pass through the faulty one,
 ///   caller-most last: they log the errors and timeouts the fault causes).
@@ -105,6 +171,11 @@ public enum IncidentScenarioError: Error, CustomStringConvertible, Equatable {
 ///   many of them failed (an error status at the edge).
 /// - `records`: records an agent produces from the tree (the same number as the summary's
 ///   `totalRecords`).
+/// - Random topologies only: `topology_seed`, `window_load_factor` (the window's request rate
+///   over the baseline's), `fault_parameters` (`intensity`, `network_delay_ms`, `cpu_slowdown`)
+///   and `background_noise` (errors and warnings logged all day, unrelated to the fault:
+///   workload, level, message with `<*>` for its variables, `period_seconds` or
+///   `request_share`). The cascade's file has none of them, as before.
 /// - `faults`: the fault as `labels.json` lists faults (`inject_time`, `inject_pod`, `workload`,
 ///   `namespace`, `fault_type`, `window` [from, to], `baseline` [from, to]).
 public struct IncidentScenario: Sendable, Codable, Equatable {
@@ -217,10 +288,51 @@ public struct IncidentScenario: Sendable, Codable, Equatable {
     public var requests: Requests
     public var records: Int
     public var faults: [Label]
+    /// Random topologies only (nil, and absent from the file, for the cascade): the seed of
+    /// the topology, the window's load over the baseline's, the fault's magnitude, and the
+    /// errors and warnings present all day.
+    public var topologySeed: UInt64?
+    public var windowLoadFactor: Double?
+    public var faultParameters: FaultParameters?
+    public var backgroundNoise: [Noise]?
+
+    public struct FaultParameters: Sendable, Codable, Equatable {
+        /// Share of the requests reaching the workload that the fault touches.
+        public var intensity: Double
+        public var networkDelayMs: Int?
+        public var cpuSlowdown: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case intensity
+            case networkDelayMs = "network_delay_ms"
+            case cpuSlowdown = "cpu_slowdown"
+        }
+    }
+
+    /// An error or warning a workload logs all day, unrelated to the fault.
+    public struct Noise: Sendable, Codable, Equatable {
+        public var namespace: String
+        public var workload: String
+        public var level: String
+        public var message: String
+        /// Periodic (whatever the load) or per request (rises with the load).
+        public var periodSeconds: Double?
+        public var requestShare: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case namespace, workload, level, message
+            case periodSeconds = "period_seconds"
+            case requestShare = "request_share"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case version, seed, node, range, baseline, window, fault, workloads, requests, records, faults
         case requestsPerSecond = "requests_per_second"
+        case topologySeed = "topology_seed"
+        case windowLoadFactor = "window_load_factor"
+        case faultParameters = "fault_parameters"
+        case backgroundNoise = "background_noise"
     }
 }
 

@@ -115,7 +115,10 @@ struct ScenarioSimulator {
             ingress(edge, at: t)
             // A Poisson process whose rate drifts slowly, as traffic does.
             let elapsed = Double(t - spec.startTime) / 1e9
-            let rate = max(0.01, spec.requestsPerSecond * (1 + 0.2 * sin(elapsed / 2400 * 2 * Double.pi + phase)))
+            // The window's extra load, when the spec asks for one (1 by default here, so the
+            // cascade's bytes stay what they always were).
+            let load = t >= faultStart && t < faultEnd ? spec.windowLoadFactor ?? 1 : 1
+            let rate = max(0.01, spec.requestsPerSecond * load * (1 + 0.2 * sin(elapsed / 2400 * 2 * Double.pi + phase)))
             t += Int64(-log(1 - rng.unit()) / rate * 1e9) + 1
         }
         background()
@@ -210,7 +213,7 @@ struct ScenarioSimulator {
             emit(pod, t, .stdout, [pinoLine(t, pod, 60, "uncaught exception, exiting", fields: [],
                                             error: ("RangeError", "Maximum call stack size exceeded", "    at normalizeZone (/app/src/zones.js:17:10)\n    at normalizeZone (/app/src/zones.js:21:12)\n    at normalizeZone (/app/src/zones.js:21:12)"),
                                             trace: nil)], severity: "fatal")
-        case .postgres, .redis, .nginxIngress, .klog:
+        case .postgres, .redis, .nginxIngress, .klog, .javaLogback:
             break
         }
     }
@@ -301,7 +304,7 @@ struct ScenarioSimulator {
         case .nodePino:
             emit(pod, next(&rng), .stdout, [pinoLine(t, pod, 30, "loaded carrier rate tables", fields: [("carriers", "3", true)], trace: nil)], severity: "info")
             emit(pod, ready, .stdout, [pinoLine(ready, pod, 30, "\(w.name) listening on :\(w.port)", fields: [], trace: nil)], severity: "info")
-        case .nginxIngress, .klog:
+        case .nginxIngress, .klog, .javaLogback:
             break
         }
     }
@@ -992,7 +995,7 @@ struct ScenarioSimulator {
         case .nodePino:
             emit(pod, t, .stdout, [pinoLine(t, pod, 40, "slow request", fields: [("request", request, false), ("duration_ms", "\(ms)", true)], trace: trace)],
                  severity: "warn", trace: trace)
-        case .postgres, .redis, .nginxIngress, .klog:
+        case .postgres, .redis, .nginxIngress, .klog, .javaLogback:
             break
         }
     }
@@ -1052,6 +1055,8 @@ struct ScenarioSimulator {
                 every(pod, seconds: 60) { s, t in
                     [(t, s.pythonOTelLine(t, "info", "payments.provider", "health.py:18", nil, "Provider health check ok provider=stripe latency_ms=\(s.rng.int(40...160))"), "info")]
                 }
+            case .javaLogback:
+                break
             case .postgres:
                 every(pod, seconds: 300) { s, t in
                     let buffers = s.rng.int(200...3_000)

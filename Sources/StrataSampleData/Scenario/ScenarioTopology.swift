@@ -18,6 +18,9 @@ enum ScenarioFormat: String, Sendable {
     case postgres = "postgresql"
     case redis = "redis"
     case klog = "go-klog"
+    /// Java with logback's pattern naming the class and line (`c.e.kovar.BasketHandler#57`);
+    /// random topologies only.
+    case javaLogback = "java-logback"
 
     /// Whether the application writes trace ids into its lines.
     var traced: Bool {
@@ -30,7 +33,7 @@ enum ScenarioFormat: String, Sendable {
     /// Seconds from a container's start until it accepts requests.
     var startupSeconds: ClosedRange<Double> {
         switch self {
-        case .springBoot2, .springBoot3: 7...12
+        case .springBoot2, .springBoot3, .javaLogback: 7...12
         case .pythonOTel, .pythonJSON: 2...4
         case .postgres: 2...5
         case .redis: 0.5...1.5
@@ -55,8 +58,12 @@ struct ScenarioWorkload: Sendable {
     var role: ScenarioRole
     /// Workloads it calls, by name; `notifications` is reached through events.
     var calls: [String]
+    /// Whether its lines carry trace ids, when it differs from what its format usually does
+    /// (random topologies keep some services untraced).
+    var tracing: Bool? = nil
 
     var faultable: Bool { role == .service || role == .datastore || role == .consumer }
+    var traced: Bool { tracing ?? format.traced }
     /// The Service's DNS name, as clients spell it in URLs and connection errors.
     var host: String { "\(name).\(namespace).svc.cluster.local" }
 }
