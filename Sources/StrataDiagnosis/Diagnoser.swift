@@ -118,6 +118,10 @@ struct Analysis {
         var chain: [Int]
         var firstError: Int
         var errorWorkloads: [Int]
+        /// When the first error was logged, and the line before it (the error itself when it
+        /// is the request's first line): the stretch where a callee without trace ids failed.
+        var firstErrorTime: Int64 = 0
+        var previousTime: Int64 = 0
     }
 
     struct Candidate {
@@ -250,7 +254,14 @@ struct Analysis {
         let baselineFlow = RequestFlow(traces: baseline.traces, range: baseline.range, completion: completion)
         let windowFlow = RequestFlow(
             traces: window.traces, range: window.range, completion: completion, knownTypes: baselineFlow.entries)
-        for deviation in FlowAnalysis.deviations(window: windowFlow, baseline: baselineFlow, events: events) {
+        let silentFailures = UntracedFailures(window: window, clearlyFailing: Set(candidates.values.filter {
+            RateTest.surprise($0.errorP) >= 3
+        }.map(\.workload)))
+        for var deviation in FlowAnalysis.deviations(window: windowFlow, baseline: baselineFlow, events: events) {
+            // A step missing right where a callee without trace ids failed is that callee's.
+            if deviation.kind == .missing, let culprit = silentFailures.culprit(of: deviation, in: window.traces) {
+                deviation.workload = culprit
+            }
             candidates[deviation.workload]?.flow.append(deviation)
         }
         for workload in workloads {
@@ -268,12 +279,19 @@ struct Analysis {
         }
 
         // Failing requests: the chain of workloads each crossed, and who logged the first error.
+        // A workload that writes no trace ids (a database, a queue) cannot log a request's first
+        // error as far as the traces can tell; when one that is clearly failing logged an error
+        // between the request's first error and the line before it, the request broke there.
+        let untraced = UntracedFailures(window: window, clearlyFailing: Set(candidates.values.filter {
+            RateTest.surprise($0.errorP) >= 3
+        }.map(\.workload)))
         let failing = failingTraces(of: window)
         var baselineOrigins: [Int: Int] = [:]
         for trace in failingTraces(of: baseline) { baselineOrigins[trace.firstError, default: 0] += 1 }
         for trace in failing {
-            candidates[trace.firstError]?.originVotes += 1
-            for workload in Set(trace.errorWorkloads) where workload != trace.firstError {
+            let origin = untraced.culprit(from: trace.previousTime, to: trace.firstErrorTime) ?? trace.firstError
+            candidates[origin]?.originVotes += 1
+            for workload in Set(trace.errorWorkloads) where workload != origin {
                 candidates[workload]?.propagationVotes += 1
             }
         }
@@ -376,10 +394,12 @@ struct Analysis {
             var chain: [Int] = []
             for event in sorted where !chain.contains(event.workload) { chain.append(event.workload) }
             let errors = sorted.filter { $0.level == .error }
-            guard let first = errors.first else { continue }
+            guard let first = errors.first, let position = sorted.firstIndex(where: { $0.level == .error }) else { continue }
             var errorWorkloads: [Int] = []
             for event in errors where !errorWorkloads.contains(event.workload) { errorWorkloads.append(event.workload) }
-            result.append(FailingTrace(id: id, chain: chain, firstError: first.workload, errorWorkloads: errorWorkloads))
+            result.append(FailingTrace(
+                id: id, chain: chain, firstError: first.workload, errorWorkloads: errorWorkloads, firstErrorTime: first.time,
+                previousTime: position > 0 ? sorted[position - 1].time : first.time))
         }
         return result.sorted { ($0.chain.count, $0.id.description) > ($1.chain.count, $1.id.description) }
     }
@@ -649,4 +669,62 @@ func median(_ values: [Double]) -> Double {
 extension Double {
     /// log10 that treats 0 as the smallest double, for ordering p-values.
     var safeLog: Double { Foundation.log10(Swift.max(self, Double.leastNonzeroMagnitude)) }
+}
+
+/// Errors of workloads that write no trace ids and are clearly failing (errors rising at
+/// p < 0.001), by time: a request whose traced lines break right where one of them logged an
+/// error broke there. Background errors of a healthy untraced workload are not used.
+struct UntracedFailures {
+    private var errorTimes: [Int: [Int64]] = [:]
+
+    init(window: RangeProfile, clearlyFailing: Set<Int>) {
+        var traced = Set<Int>()
+        for (_, events) in window.traces { for event in events { traced.insert(event.workload) } }
+        for workload in clearlyFailing where !traced.contains(workload) {
+            let times = (window.profiles[workload]?.errorTimes ?? []).sorted()
+            if !times.isEmpty { errorTimes[workload] = times }
+        }
+    }
+
+    var isEmpty: Bool { errorTimes.isEmpty }
+
+    /// The untraced workload with an error in `[from, to]`, the latest such error winning.
+    func culprit(from: Int64, to: Int64) -> Int? {
+        var best: (time: Int64, workload: Int)?
+        for (workload, times) in errorTimes {
+            // The last error at or before `to`.
+            var low = 0
+            var high = times.count
+            while low < high {
+                let middle = (low + high) / 2
+                if times[middle] <= to { low = middle + 1 } else { high = middle }
+            }
+            guard low > 0 else { continue }
+            let time = times[low - 1]
+            guard time >= from else { continue }
+            if best == nil || (time, workload) > (best?.time ?? .min, best?.workload ?? .min) { best = (time, workload) }
+        }
+        return best?.workload
+    }
+
+    /// For a missing step: the untraced workload that failed between its predecessor and the
+    /// next line in at least half of the requests where the step went missing.
+    func culprit(of deviation: FlowDeviation, in traces: [TraceID: [TraceEvent]]) -> Int? {
+        guard !isEmpty else { return nil }
+        var votes: [Int: Int] = [:]
+        var missed = 0
+        for (_, trace) in traces {
+            let ordered = trace.sorted(by: TraceEvent.precedes)
+            for (index, event) in ordered.enumerated() where event.event == deviation.after {
+                let next = index + 1 < ordered.count ? ordered[index + 1] : nil
+                guard next?.event != deviation.event else { continue }
+                missed += 1
+                if let culprit = culprit(from: event.time, to: next?.time ?? event.time) { votes[culprit, default: 0] += 1 }
+            }
+        }
+        guard let (workload, count) = votes.max(by: { ($0.value, $1.key) < ($1.value, $0.key) }), 2 * count >= missed else {
+            return nil
+        }
+        return workload
+    }
 }
