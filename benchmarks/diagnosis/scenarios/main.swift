@@ -107,6 +107,8 @@ struct IncidentResult: Encodable {
     var rank: Int?
     var top: [String]
     var diagnosisSeconds: Double
+    /// Score components of the first three suspects and of the faulty workload (`--verbose`).
+    var components: [String] = []
 }
 
 struct Score: Encodable {
@@ -155,7 +157,18 @@ func runIncident(kind: IncidentFaultKind, seed: UInt64, options: Options) throws
     return IncidentResult(
         faultClass: kind.rawValue, seed: seed, workload: fault.workload, namespace: fault.namespace,
         services: scenario.workloads.count - 1, records: incident.records.count, rank: position.map { $0 + 1 },
-        top: report.suspects.prefix(5).map { "\($0.namespace)/\($0.workload)" }, diagnosisSeconds: seconds)
+        top: report.suspects.prefix(5).map { "\($0.namespace)/\($0.workload)" }, diagnosisSeconds: seconds,
+        components: (Array(report.suspects.prefix(3)) + report.suspects.dropFirst(3).filter { $0.workload == fault.workload })
+            .map { suspect in
+                let c = suspect.scoreComponents
+                let parts: [(String, Double)] = [
+                    ("errors", c.errors), ("warnings", c.warnings), ("templates", c.templates), ("signatures", c.signatures),
+                    ("latency", c.latency), ("traces", c.traces), ("onset", c.onset), ("references", c.references),
+                    ("flow", c.flow ?? 0),
+                ]
+                return "\(suspect.rank). \(suspect.workload) \(format(suspect.score)) = "
+                    + parts.filter { $0.1 != 0 }.map { "\($0.0) \(format($0.1))" }.joined(separator: " + ")
+            })
 }
 
 func format(_ x: Double) -> String { String(format: "%.2f", x) }
@@ -184,6 +197,7 @@ func main() -> Int32 {
                 results.append(result)
                 if options.verbose {
                     print("\(kind.rawValue) seed \(seed): \(result.namespace)/\(result.workload) rank \(result.rank.map(String.init) ?? "-") of \(result.services) services; top \(result.top.prefix(3).joined(separator: ", "))")
+                    for line in result.components { print("    " + line) }
                 }
             } catch {
                 failures += 1
