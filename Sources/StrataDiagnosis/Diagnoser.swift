@@ -122,6 +122,9 @@ struct Analysis {
         /// is the request's first line): the stretch where a callee without trace ids failed.
         var firstErrorTime: Int64 = 0
         var previousTime: Int64 = 0
+        /// The events of the line before the first error and of the error.
+        var previousEvent: Int?
+        var firstErrorEvent: Int = -1
     }
 
     struct Candidate {
@@ -288,8 +291,20 @@ struct Analysis {
         let failing = failingTraces(of: window)
         var baselineOrigins: [Int: Int] = [:]
         for trace in failingTraces(of: baseline) { baselineOrigins[trace.firstError, default: 0] += 1 }
+        // As for new events (docs/DIAGNOSIS.md, "Requests"): a first error saying that a call did
+        // not get through, logged where the request reliably called into another workload, broke
+        // in that callee; the error is the caller's reaction.
+        let usualNext = baselineFlow.successors()
+        func unansweredCall(_ trace: FailingTrace) -> Int? {
+            guard let previous = trace.previousEvent, events.blamingCallee.contains(trace.firstErrorEvent),
+                let call = baselineFlow.reliableCall(after: previous, successors: usualNext, events: events),
+                call.workload != trace.firstError
+            else { return nil }
+            return call.workload
+        }
         for trace in failing {
-            let origin = untraced.culprit(from: trace.previousTime, to: trace.firstErrorTime) ?? trace.firstError
+            let origin = untraced.culprit(from: trace.previousTime, to: trace.firstErrorTime) ?? unansweredCall(trace)
+                ?? trace.firstError
             candidates[origin]?.originVotes += 1
             for workload in Set(trace.errorWorkloads) where workload != origin {
                 candidates[workload]?.propagationVotes += 1
@@ -399,7 +414,8 @@ struct Analysis {
             for event in errors where !errorWorkloads.contains(event.workload) { errorWorkloads.append(event.workload) }
             result.append(FailingTrace(
                 id: id, chain: chain, firstError: first.workload, errorWorkloads: errorWorkloads, firstErrorTime: first.time,
-                previousTime: position > 0 ? sorted[position - 1].time : first.time))
+                previousTime: position > 0 ? sorted[position - 1].time : first.time,
+                previousEvent: position > 0 ? sorted[position - 1].event : nil, firstErrorEvent: first.event))
         }
         return result.sorted { ($0.chain.count, $0.id.description) > ($1.chain.count, $1.id.description) }
     }

@@ -142,8 +142,10 @@ struct RangeProfile {
             }
             // Signatures and references only matter in messages that report a problem; this
             // also keeps the scan off the hot path of ordinary records.
+            var blamesCallee = false
             if level >= .warning || record.severity == nil {
                 for match in BodySignals.signatures(in: record.body) {
+                    blamesCallee = blamesCallee || !match.signature.blamesReporter
                     var signature = profile.signatures[match.signature] ?? WorkloadProfile.SignatureStat()
                     signature.count += 1
                     if let host = match.host { signature.hosts[host, default: 0] += 1 }
@@ -171,6 +173,7 @@ struct RangeProfile {
                 let event = events.id(
                     of: EventKey(workload: workload, location: location, template: location.isEmpty ? id : ""),
                     text: templateText)
+                if blamesCallee { events.markBlamesCallee(event) }
                 traces[traceID, default: []].append(
                     TraceEvent(time: record.timestamp, workload: workload, level: level, event: event, sequence: recordCount))
             }

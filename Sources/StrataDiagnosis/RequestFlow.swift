@@ -27,6 +27,12 @@ struct EventTable {
     }
 
     func workload(of event: Int) -> Int { keys[event].workload }
+
+    /// Events some of whose lines say a call failed to get through (connection refused, timed
+    /// out): they blame whom they called, not the workload that logs them.
+    private(set) var blamingCallee: Set<Int> = []
+
+    mutating func markBlamesCallee(_ event: Int) { blamingCallee.insert(event) }
 }
 
 /// Record attributes that name the place in the code that logged a line (docs/PARSERS.md),
@@ -51,6 +57,9 @@ struct RequestFlow {
     var transitions: [Transition: Int] = [:]
     /// `(previous, next)` → the gaps between them, in milliseconds.
     var gaps: [Transition: [Double]] = [:]
+    /// `(previous, next)` → how often `next`'s workload had already logged in that request: a
+    /// hand-off back to a caller (a return) rather than into a callee (a call).
+    var returns: [Transition: Int] = [:]
     /// Requests counted.
     var requests = 0
     /// The first events of the requests counted: their request types.
@@ -81,13 +90,18 @@ struct RequestFlow {
             entries.insert(entry.event)
             requests += 1
             var previous: TraceEvent?
+            var seen = Set<Int>()
             for event in ordered {
                 occurrences[event.event, default: 0] += 1
                 if let previous {
                     let transition = Transition(previous: previous.event, next: event.event)
                     transitions[transition, default: 0] += 1
                     gaps[transition, default: []].append(Double(event.time - previous.time) / 1e6)
+                    if event.workload != previous.workload && seen.contains(event.workload) {
+                        returns[transition, default: 0] += 1
+                    }
                 }
+                seen.insert(event.workload)
                 previous = event
             }
         }
@@ -121,6 +135,18 @@ struct RequestFlow {
     /// For every event, the event that most often directly follows it.
     func successors() -> [Int: (event: Int, count: Int)] {
         mostFrequent { ($0.previous, $0.next) }
+    }
+
+    /// The step that reliably (at least half the time) came right after `event` when it hands
+    /// the request on to another workload that has not logged in it yet — a call into a
+    /// callee — with that callee's workload.
+    func reliableCall(after event: Int, successors: [Int: (event: Int, count: Int)], events: EventTable) -> (event: Int, workload: Int)? {
+        guard let usual = successors[event], let seen = occurrences[event], 2 * usual.count >= seen else { return nil }
+        let callee = events.workload(of: usual.event)
+        guard callee != events.workload(of: event) else { return nil }
+        let transition = Transition(previous: event, next: usual.event)
+        guard 2 * (returns[transition] ?? 0) < (transitions[transition] ?? 0) else { return nil }
+        return (usual.event, callee)
     }
 
     private func mostFrequent(_ pair: (Transition) -> (of: Int, neighbour: Int)) -> [Int: (event: Int, count: Int)] {
@@ -165,13 +191,20 @@ struct FlowDeviation {
 /// error message: a service that swallows an exception and returns early is found by what it
 /// no longer logs.
 ///
-/// A deviation belongs to the workload whose step went missing. A new event logged right after
-/// a line of its own workload is that workload's doing. A new event logged by another workload
-/// than the line before it takes the place of the step that reliably came next there: the
-/// request deviated first at that step — a callee that stopped short (a swallowed exception, an
-/// early return) or answered too late for a caller that gave up — and the caller's new line is
-/// only its reaction, so it is charged to the workload of the replaced step. Deviations count at
-/// p < 0.05, as error rises do.
+/// A deviation belongs to the workload whose step went missing. A new event takes the place of
+/// the step that reliably came next after the line before it, and is charged to the workload
+/// where the request deviated first:
+/// - logged by another workload than the line before it: to the workload of the replaced step —
+///   a callee that stopped short (a swallowed exception, an early return), whose caller only
+///   reacted;
+/// - logged by the same workload, saying that a call did not get through (connection refused,
+///   timed out), where the replaced step was a call into a callee (a workload that had not
+///   logged in the request yet): to that callee — it never answered (down, or too slow for a
+///   caller that gave up). Without such words the line is the workload's own failure: an
+///   exception thrown before the call looks the same in the trace;
+/// - otherwise (the workload did something new where it used to hand the answer back): to the
+///   workload that logged it.
+/// Deviations count at p < 0.05, as error rises do.
 enum FlowAnalysis {
     static func deviations(window: RequestFlow, baseline: RequestFlow, events: EventTable) -> [FlowDeviation] {
         var result: [FlowDeviation] = []
@@ -213,6 +246,12 @@ enum FlowAnalysis {
             var owner = events.workload(of: event)
             if let usual = successors[after], 2 * usual.count >= baselineAfter, events.workload(of: after) != owner {
                 owner = events.workload(of: usual.event)
+            } else if events.blamingCallee.contains(event),
+                let call = baseline.reliableCall(after: after, successors: successors, events: events)
+            {
+                // The workload was about to call another and logged, instead, that the call did
+                // not get through: the callee never answered (down, too slow).
+                owner = call.workload
             }
             result.append(FlowDeviation(
                 kind: .new, workload: owner, event: event, after: after, windowCount: windowCount,
