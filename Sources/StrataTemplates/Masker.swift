@@ -386,7 +386,15 @@ private struct MaskScanner {
         let right = core(b)
         var i = left.lowerBound
         var j = right.lowerBound
+        // A sign before a number is part of it (`blk_-42` / `blk_7`).
+        func skipSign(_ index: inout Int, _ end: Int) {
+            if index + 1 < end, input[index] == 0x2D || input[index] == 0x2B, table[Int(input[index + 1])] & digit != 0 {
+                index += 1
+            }
+        }
         while i < left.upperBound, j < right.upperBound {
+            skipSign(&i, left.upperBound)
+            skipSign(&j, right.upperBound)
             let kind = shape(input[i])
             guard kind == shape(input[j]) else { return false }
             if kind >= 0x100 {

@@ -244,9 +244,10 @@ struct MinerState: Sendable {
         return ranges
     }
 
-    /// The leaf a token sequence belongs to: a first token holding a variable does not split.
+    /// The leaf a token sequence belongs to: only a first token that is a word splits (one
+    /// holding a variable, or a name with `.`/`/`, may be a value).
     private func leafKey(tokenCount: Int, first: Int32?) -> LeafKey {
-        guard let first, first >= 0, first != SymbolTable.wildcard, !symbols.isPattern[Int(first)] else {
+        guard let first, first >= 0, first != SymbolTable.wildcard, symbols.isWord[Int(first)] else {
             return LeafKey(tokenCount: Int32(tokenCount), first: SymbolTable.wildcard)
         }
         return LeafKey(tokenCount: Int32(tokenCount), first: first)

@@ -110,6 +110,7 @@ import Testing
     @Test(arguments: [
         ("delete blocks blk_1 blk_2 blk_3 now", "delete blocks <*> now"),
         ("delete blocks blk_4 now", "delete blocks <*> now"),
+        ("delete blocks blk_-1 blk_2 blk_-33 now", "delete blocks <*> now"),
         ("ids [1, 2, 3] done", "ids [<*>] done"),
         ("ids [7] done", "ids [<*>] done"),
         ("ports 80, 443, 8080; closed", "ports <*>; closed"),

@@ -124,6 +124,18 @@ import Testing
         }
     }
 
+    /// Only a word in first place splits the search tree: a name with dots there may be a value.
+    @Test func aNameInFirstPlaceDoesNotSplit() {
+        let miner = TemplateMiner()
+        let one = miner.add("com.example.daily: job postponed for 30 seconds")
+        let two = miner.add("com.example.heartbeat.check: job postponed for 12 seconds")
+        #expect(two.text == "<*>: job postponed for <*> seconds")
+        #expect(miner.resolve(one.id) == two.id)
+        // A word in first place has its own leaf, yet still joins the template whose first
+        // position is already a variable.
+        #expect(miner.add("Scheduler: job postponed for 5 seconds").id == two.id)
+    }
+
     @Test func matchDoesNotLearn() {
         let miner = TemplateMiner()
         #expect(miner.match("disk data.vol1 is full") == nil)
