@@ -176,6 +176,9 @@ struct MinerState: Sendable {
         if let best = search.best, best.score >= configuration.similarityThreshold {
             clusters[Int(best.index)].count += 1
             index = absorb(message, tokens, symbols, into: best.index)
+        } else if let other = lengthFreeMatch(message, tokens, symbols) {
+            clusters[Int(other)].count += 1
+            index = other
         } else if liveCount - overflow.count < configuration.maxTemplates {
             index = create(message, tokens)
             clusters[Int(index)].count += 1
@@ -193,9 +196,10 @@ struct MinerState: Sendable {
         if let hit = cache[ByteKey(message.bytes)] { return match(of: live(hit)) }
         let tokens = tokenRanges(message)
         let symbols = tokens.map { self.symbols.lookup(Array(message.bytes[$0])) ?? -1 }
-        guard let best = search(message, tokens, symbols).best, best.score >= configuration.similarityThreshold
-        else { return nil }
-        return match(of: best.index)
+        if let best = search(message, tokens, symbols).best, best.score >= configuration.similarityThreshold {
+            return match(of: best.index)
+        }
+        return lengthFreeMatch(message, tokens, symbols).map { match(of: $0) }
     }
 
     func match(of index: Int32) -> TemplateMatch {
@@ -309,6 +313,107 @@ struct MinerState: Sendable {
             }
         }
         return (Double(matched) / Double(tokens.count), wildcards, wordConflict)
+    }
+
+    // MARK: other token counts
+
+    /// A template of another token count that the message is, once runs of extra tokens are
+    /// left out of the longer of the two: every token of the shorter one matches, in order, and
+    /// each run left out is one value — variables with at most one other token (a unit), or a
+    /// single token right after a position where a variable matched
+    /// (`<*> bytes sent` / `<*> bytes (<*> KB) sent`, `lifetime <*>` / `lifetime <*> sec`). The
+    /// matched tokens must be at least `similarityThreshold` of the longer one. Only templates of
+    /// the message's leaf (first word) and of the variable-first leaf are tried.
+    private func lengthFreeMatch(_ message: MaskedMessage, _ tokens: [Range<Int>], _ symbols: [Int32]) -> Int32? {
+        let count = tokens.count
+        guard configuration.alignAcrossTokenCounts, count > 0, configuration.similarityThreshold > 0 else { return nil }
+        let low = Int((Double(count) * configuration.similarityThreshold).rounded(.up))
+        let high = Int((Double(count) / configuration.similarityThreshold).rounded(.down))
+        let first = leafKey(tokenCount: count, first: symbols.first).first
+        var best: (index: Int32, matched: Int)?
+        for other in max(1, low)...max(1, high) where other != count {
+            for firstKey in Set([first, SymbolTable.wildcard]) {
+                for candidate in leaves[LeafKey(tokenCount: Int32(other), first: firstKey)] ?? [] {
+                    guard let matched = alignsWithGaps(message, tokens, symbols, clusters[Int(candidate)].tokens) else {
+                        continue
+                    }
+                    if best == nil || matched > best!.matched
+                        || (matched == best!.matched && clusters[Int(candidate)].id < clusters[Int(best!.index)].id)
+                    {
+                        best = (candidate, matched)
+                    }
+                }
+            }
+        }
+        return best?.index
+    }
+
+    /// The number of matched tokens when the message and `template` align with gaps (see
+    /// `lengthFreeMatch`), or nil.
+    private func alignsWithGaps(
+        _ message: MaskedMessage, _ tokens: [Range<Int>], _ symbols: [Int32], _ template: [Int32]
+    ) -> Int? {
+        let messageLonger = tokens.count > template.count
+        let shortCount = min(tokens.count, template.count)
+        let longCount = max(tokens.count, template.count)
+        guard Double(shortCount) >= Double(longCount) * configuration.similarityThreshold else { return nil }
+        // Stricter than the same-length comparison: a template variable matches only a message
+        // token holding a variable, so a left-out run cannot hide behind a changed word.
+        func matches(_ t: Int, _ m: Int) -> Bool {
+            let symbol = template[t]
+            if symbol == symbols[m] { return true }
+            if symbol == SymbolTable.wildcard { return containsWildcard(message.bytes[tokens[m]]) }
+            return self.symbols.isPattern[Int(symbol)] && globMatches(self.symbols.bytes[Int(symbol)], message.bytes[tokens[m]])
+        }
+        func hasVariable(_ long: Int) -> Bool {
+            messageLonger
+                ? containsWildcard(message.bytes[tokens[long]])
+                : template[long] == SymbolTable.wildcard || self.symbols.isPattern[Int(template[long])]
+        }
+        func pairMatches(short: Int, long: Int) -> Bool {
+            messageLonger ? matches(short, long) : matches(long, short)
+        }
+        func shortHasVariable(_ short: Int) -> Bool {
+            messageLonger
+                ? template[short] == SymbolTable.wildcard || self.symbols.isPattern[Int(template[short])]
+                : containsWildcard(message.bytes[tokens[short]])
+        }
+        /// A run left out is one value with at most one word (its unit): variables and at most
+        /// one other token, or a single word right after a matched variable.
+        func isValueRun(_ run: Range<Int>, afterVariable: Bool) -> Bool {
+            let variables = run.filter(hasVariable).count
+            let words = run.count - variables
+            return words <= 1 && (variables > 0 || afterVariable)
+        }
+        var short = 0
+        var long = 0
+        var afterVariable = false
+        var constants = 0
+        var scored = 0
+        while short < shortCount {
+            if long < longCount, pairMatches(short: short, long: long) {
+                afterVariable = shortHasVariable(short) || hasVariable(long)
+                if !afterVariable { constants += 1 }
+                // Scored as the same-length similarity is: a template variable against a
+                // message constant is covered but not a match.
+                let (t, m) = messageLonger ? (short, long) : (long, short)
+                if template[t] != SymbolTable.wildcard || containsWildcard(message.bytes[tokens[m]]) { scored += 1 }
+                short += 1
+                long += 1
+                continue
+            }
+            // Leave out a run of the longer sequence up to the next match.
+            var next = long + 1
+            while next < longCount, !pairMatches(short: short, long: next) { next += 1 }
+            guard next < longCount else { return nil }
+            guard isValueRun(long..<next, afterVariable: afterVariable) else { return nil }
+            long = next
+        }
+        if long < longCount, !isValueRun(long..<longCount, afterVariable: afterVariable) { return nil }
+        // The constants carry the identity of the event: at least one must match; and the
+        // matches must be `similarityThreshold` of the longer sequence, as for equal counts.
+        guard constants > 0, Double(scored) >= Double(longCount) * configuration.similarityThreshold else { return nil }
+        return scored
     }
 
     // MARK: the word-or-value decision

@@ -37,6 +37,9 @@ public final class TemplateMiner: Sendable {
         public var maskNamedDates: Bool = true
         /// Whether a run of space-separated variables is one variable like a comma list.
         public var collapseSpaceLists: Bool = true
+        /// Whether a message that joins no template of its token count may join one of another
+        /// count it equals once runs holding a variable are left out (docs/TEMPLATES.md).
+        public var alignAcrossTokenCounts: Bool = true
         /// Tokens kept per message; the rest of a longer message is one trailing `<*>`.
         public var maxTokens: Int = 64
         /// Templates kept; past this, an unmatched message joins an all-variable template of
@@ -62,6 +65,7 @@ public final class TemplateMiner: Sendable {
             maskDigitIdentifiers = try value(.maskDigitIdentifiers, defaults.maskDigitIdentifiers)
             maskNamedDates = try value(.maskNamedDates, defaults.maskNamedDates)
             collapseSpaceLists = try value(.collapseSpaceLists, defaults.collapseSpaceLists)
+            alignAcrossTokenCounts = try value(.alignAcrossTokenCounts, defaults.alignAcrossTokenCounts)
             maxTokens = try value(.maxTokens, defaults.maxTokens)
             maxTemplates = try value(.maxTemplates, defaults.maxTemplates)
             cacheCapacity = try value(.cacheCapacity, defaults.cacheCapacity)

@@ -136,6 +136,28 @@ import Testing
         #expect(miner.add("Scheduler: job postponed for 5 seconds").id == two.id)
     }
 
+    /// A value may take more tokens in one message than in another (`0 bytes` / `1190 bytes
+    /// (1.16 KB)`): a message that equals a template of another token count once runs of one
+    /// value (variables and at most one unit word) are left out joins it.
+    @Test func aValueOfSeveralTokensDoesNotSplitTheEvent() {
+        let miner = TemplateMiner()
+        let short = miner.add("conn 7 close, 0 bytes sent, 12 bytes received, lifetime 00:01")
+        let long = miner.add("conn 8 close, 1190 bytes (1.16 KB) sent, 14 bytes received, lifetime 00:02")
+        let unit = miner.add("conn 9 close, 10 bytes sent, 2 bytes (2.0 KB) received, lifetime <1 sec")
+        #expect(long.id == short.id && unit.id == short.id)
+        // A changed word is not a value: no match across token counts.
+        let other = miner.add("conn 7 close, 0 bytes sent, 12 bytes received, after timeout 00:01")
+        #expect(other.id != short.id)
+        let extra = miner.add("conn 7 close, 0 bytes sent, 12 bytes received over the limit, lifetime 00:01")
+        #expect(extra.id != short.id)
+        var configuration = TemplateMiner.Configuration()
+        configuration.alignAcrossTokenCounts = false
+        let strict = TemplateMiner(configuration: configuration)
+        #expect(
+            strict.add("conn 7 close, 0 bytes sent, lifetime 00:01").id
+                != strict.add("conn 8 close, 1190 bytes (1.16 KB) sent, lifetime 00:02").id)
+    }
+
     @Test func matchDoesNotLearn() {
         let miner = TemplateMiner()
         #expect(miner.match("disk data.vol1 is full") == nil)

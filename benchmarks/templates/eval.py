@@ -268,13 +268,15 @@ def accuracy(args, binary, sets):
           ("" if args.skip_drain3 else f", Drain3 {worst('dga')[1]}") + ")")
 
 
-# The thresholds of TemplateMiner.Configuration, and the values the leave-one-set-out check
+# The thresholds of TemplateMiner.Configuration (and one on/off choice), and the values the leave-one-set-out check
 # chooses among. The first entry of each list is the build's default (docs/TEMPLATES.md says
 # where each comes from); ties in the choice go to the earlier entry.
 THRESHOLD_GRID = {
     "newValueThreshold": [0.5, 0.3, 0.4, 0.6, 0.7],
     "variableConfidence": [1.96, 1.0, 1.282, 1.645, 2.576, 3.29],
     "similarityThreshold": [0.5, 0.4, 0.6, 0.7],
+    # A method choice rather than a threshold, checked the same way.
+    "alignAcrossTokenCounts": [True, False],
 }
 
 
