@@ -203,8 +203,18 @@ public final class TemplateMiner: Sendable {
         guard TemplateFile.readableVersions.contains(file.version) else {
             throw TemplateStoreError.unsupportedVersion(file.version)
         }
-        self.init(configuration: configuration ?? file.configuration)
         let legacy = file.version == 1
+        var saved = file.configuration
+        if legacy {
+            // A version 1 configuration set the previous method (maxWordVariants, key=value
+            // values always masked); only its size limits carry over.
+            var current = Configuration()
+            current.maxTokens = saved.maxTokens
+            current.maxTemplates = saved.maxTemplates
+            current.cacheCapacity = saved.cacheCapacity
+            saved = current
+        }
+        self.init(configuration: configuration ?? saved)
         try state.withLock { state in
             var seen: Set<TemplateID> = []
             for entry in file.templates {

@@ -291,13 +291,17 @@ import Testing
     /// its templates come back, each old id resolving to the id of its template text.
     @Test func version1StillLoads() throws {
         let v1 = #"""
-            {"format":"strata-templates","version":1,"configuration":{"similarityThreshold":0.5,"maxWordVariants":16},
+            {"format":"strata-templates","version":1,"configuration":{"similarityThreshold":0.5,"maxWordVariants":16,
+             "maskKeyValueValues":true,"maxTokens":40},
              "templates":[
               {"id":"0123456789abcdef","tokens":["PacketResponder","<*>","for","block","<*>","terminating"],
                "leaf":"PacketResponder","count":311},
               {"id":"00000000000000aa","tokens":["<*>","<*>"],"count":3,"overflow":true}]}
             """#
         let miner = try TemplateMiner(state: Data(v1.utf8))
+        // The previous method's settings do not carry over; its size limits do.
+        #expect(miner.configuration.maskKeyValueValues == false)
+        #expect(miner.configuration.maxTokens == 40)
         #expect(miner.templates.map(\.text) == ["PacketResponder <*> for block <*> terminating", "<*> <*>"])
         #expect(miner.templates.map(\.count) == [311, 3])
         let old = TemplateID("0123456789abcdef")!
