@@ -91,6 +91,16 @@ enum Masker {
 
     // MARK: dates with names
 
+    /// Whether a byte is the first letter (any case) of an English month or weekday name:
+    /// A D F J M N O S T W — a cheap filter before `dateName`.
+    @inline(__always)
+    static func mayStartDateName(_ byte: UInt8) -> Bool {
+        let lower = byte | 0x20
+        guard lower >= 0x61, lower <= 0x7A else { return false }
+        let bits: UInt32 = 1 << 0 | 1 << 3 | 1 << 5 | 1 << 9 | 1 << 12 | 1 << 13 | 1 << 14 | 1 << 18 | 1 << 19 | 1 << 22
+        return bits & (1 << UInt32(lower - 0x61)) != 0
+    }
+
     private static let weekdayNames = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
     private static let monthNames = [
         "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
@@ -309,8 +319,8 @@ private struct MaskScanner {
                     break
                 }
             }
-            if options.maskNamedDates, !sawName, end - index >= 3, end - index <= 11, table[Int(input[index])] & letter != 0,
-                Masker.dateName(input[index..<end]) != nil
+            if options.maskNamedDates, !sawName, end - index >= 3, end - index <= 11,
+                Masker.mayStartDateName(input[index]), Masker.dateName(input[index..<end]) != nil
             {
                 sawName = true
             }
