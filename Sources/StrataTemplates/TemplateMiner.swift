@@ -2,9 +2,12 @@ import Foundation
 import Synchronization
 
 /// An online template miner: each message is masked (universal variable masks, `Masker`),
-/// then joined to the most similar template of the same length and first token, or starts a
-/// new one (a Drain-like fixed-depth tree). A template only ever generalizes (constant tokens
-/// become `<*>` or keep their punctuation around one) and keeps its id while doing so.
+/// then joined to the most similar template of the same length and first word (a Drain-like
+/// fixed-depth tree), or to one of another length it equals once runs of one value are left
+/// out, or starts a new one. Templates that differ only in words merge once those words keep
+/// taking new values (a Good–Turing estimate with a Wilson bound). A template only ever
+/// generalizes; its id is a hash of its text, and the ids it had before stay resolvable
+/// through the alias table (`resolve(_:)`). docs/TEMPLATES.md describes the method.
 ///
 /// Thread safety: a final class whose state sits behind a `Mutex`; call it from any number of
 /// threads or tasks. Masking, the costly part, runs outside the lock.
