@@ -55,16 +55,29 @@ public final class MaskingTemplater: MessageTemplating {
 }
 
 /// The product's online miner (StrataTemplates): templates generalize as messages arrive and
-/// keep their ids, so a message in the window and one in the baseline share an id whenever
-/// they share a pattern.
+/// keep their ids here, so a message in the window and one in the baseline share an id
+/// whenever they share a pattern. (The miner names a template after its text, so its id
+/// changes when it generalizes or merges, the old id becoming an alias; this templater hands
+/// out the first id of a template for as long as the template lives.)
 public final class MinerTemplater: MessageTemplating {
     private let miner: TemplateMiner
+    /// Every id the miner returned -> the id handed out for it, and the order it was first seen.
+    private var handedOut: [TemplateID: (id: String, order: Int)] = [:]
 
     public init(miner: TemplateMiner = TemplateMiner()) { self.miner = miner }
 
     public func template(for message: String) -> (id: String, text: String) {
         let match = miner.add(message)
-        return (match.id.description, match.text)
+        if let known = handedOut[match.id] { return (known.id, match.text) }
+        // A live id not seen before: a new template, or one that generalized or absorbed others
+        // (their ids now resolve to it). Keep the earliest id handed out among those.
+        let aliases = miner.aliasTable
+        var chosen = (id: match.id.description, order: handedOut.count)
+        for (old, given) in handedOut where (aliases[old] ?? old) == match.id && given.order < chosen.order {
+            chosen = given
+        }
+        handedOut[match.id] = chosen
+        return (chosen.id, match.text)
     }
 }
 

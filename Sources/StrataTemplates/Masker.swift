@@ -26,6 +26,12 @@ enum Masker {
         var maskKeyValueValues: Bool
         var maskQuotedStrings: Bool
         var maxTokens: Int
+        /// Identifier runs holding a digit anywhere (`blk3a9f2`, `node-7b`) are variables.
+        var maskDigitIdentifiers: Bool = true
+        /// Dates written with month and weekday names (`Sun Dec 04 04:47:44 2005`) are one variable.
+        var maskNamedDates: Bool = true
+        /// Runs of list items separated by spaces only (`<*> <*> <*>`), not just by commas, are one variable.
+        var collapseSpaceLists: Bool = true
     }
 
     // MARK: byte classes
@@ -82,6 +88,130 @@ enum Masker {
     /// Punctuation that may wrap a word: `(`, `"`, `]`, `,`, `:` ...
     @inline(__always)
     static func isPunctuationAround(_ byte: UInt8) -> Bool { classes[Int(byte)] & (leading | trailing) != 0 }
+
+    // MARK: dates with names
+
+    /// Whether a byte is the first letter (any case) of an English month or weekday name:
+    /// A D F J M N O S T W — a cheap filter before `dateName`.
+    @inline(__always)
+    static func mayStartDateName(_ byte: UInt8) -> Bool {
+        let lower = byte | 0x20
+        guard lower >= 0x61, lower <= 0x7A else { return false }
+        let bits: UInt32 = 1 << 0 | 1 << 3 | 1 << 5 | 1 << 9 | 1 << 12 | 1 << 13 | 1 << 14 | 1 << 18 | 1 << 19 | 1 << 22
+        return bits & (1 << UInt32(lower - 0x61)) != 0
+    }
+
+    private static let weekdayNames = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    private static let monthNames = [
+        "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
+        "december",
+    ]
+
+    /// 1 for a weekday name, 2 for a month name (English, three-letter or full, any case, with
+    /// opening punctuation before and `,` `.` after allowed), else nil. These names are part of
+    /// the date notation of the C library and of RFC 5322/2822, not of any one log source.
+    static func dateName<C: RandomAccessCollection>(_ token: C) -> Int? where C.Element == UInt8, C.Index == Int {
+        var start = token.startIndex
+        var end = token.endIndex
+        while start < end, classes[Int(token[start])] & leading != 0 { start += 1 }
+        while end > start, token[end - 1] == 0x2C || token[end - 1] == 0x2E { end -= 1 }
+        let length = end - start
+        guard length >= 3, length <= 9 else { return nil }
+        var key = 0
+        for offset in 0..<3 {
+            let byte = token[start + offset] | 0x20
+            guard byte >= 0x61, byte <= 0x7A else { return nil }
+            key = key * 26 + Int(byte - 0x61)
+        }
+        let entry = dateAbbreviations[key]
+        guard entry != 0 else { return nil }
+        let kind = Int(entry >> 4)
+        if length == 3 { return kind }
+        let full = (kind == 1 ? weekdayNames : monthNames)[Int(entry & 0xF)].utf8
+        guard full.count == length else { return nil }
+        for (offset, expected) in full.enumerated() where token[start + offset] | 0x20 != expected { return nil }
+        return kind
+    }
+
+    /// Indexed by the first three letters (a-z, base 26): kind << 4 | index in its name list, 0 for none.
+    private static let dateAbbreviations: [UInt8] = {
+        var table = [UInt8](repeating: 0, count: 26 * 26 * 26)
+        for (kind, names) in [(1, weekdayNames), (2, monthNames)] {
+            for (position, name) in names.enumerated() {
+                let key = name.utf8.prefix(3).reduce(0) { $0 * 26 + Int($1 - 0x61) }
+                table[key] = UInt8(kind << 4 | position)
+            }
+        }
+        return table
+    }()
+
+    /// `<*>` with only closing punctuation after it (a masked day, time or year), optionally after opening punctuation.
+    private static func isDatePart(_ token: ArraySlice<UInt8>) -> Bool {
+        guard let star = firstWildcard(in: token) else { return false }
+        for byte in token[token.startIndex..<star] where classes[Int(byte)] & leading == 0 { return false }
+        return token[(star + 3)...].allSatisfy { classes[Int($0)] & trailing != 0 }
+    }
+
+    /// Folds `[weekday] month <*> [<*> ...]` and `<*> month <*>` (already masked numbers around
+    /// a month name) into one `<*>`, keeping the punctuation before the first token and after
+    /// the last. Returns the new bytes and token count.
+    static func foldNamedDates(_ bytes: [UInt8]) -> (bytes: [UInt8], tokens: Int) {
+        let tokens = bytes.split(separator: 0x20, omittingEmptySubsequences: false)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var count = 0
+        var index = 0
+        func emit(_ token: ArraySlice<UInt8>) {
+            if count > 0 { out.append(0x20) }
+            out.append(contentsOf: token)
+            count += 1
+        }
+        var rawPrevious = false  // the token at index - 1 was written unchanged
+        while index < tokens.count {
+            let token = tokens[index]
+            var first = index
+            var last = -1
+            if dateName(token) == 2 {
+                let after = index + 1 < tokens.count && isDatePart(tokens[index + 1])
+                let dayBefore = rawPrevious && isDatePart(tokens[index - 1]) && tokens[index - 1].last != 0x2C
+                if after || dayBefore {
+                    last = after ? index + 1 : index
+                    if dayBefore || (rawPrevious && dateName(tokens[index - 1]) == 1) { first = index - 1 }
+                    var extra = 0
+                    while last + 1 < tokens.count, extra < 3, isDatePart(tokens[last + 1]) {
+                        last += 1
+                        extra += 1
+                    }
+                }
+            }
+            if last < 0 {
+                emit(token)
+                rawPrevious = true
+                index += 1
+                continue
+            }
+            if first < index {
+                // Take back the weekday or day written just before.
+                out.removeLast(tokens[first].count + (count > 1 ? 1 : 0))
+                count -= 1
+            }
+            var prefix: [UInt8] = []
+            let firstToken = tokens[first]
+            for index in firstToken.indices {
+                guard classes[Int(firstToken[index])] & leading != 0,
+                    firstWildcard(in: firstToken[index...]) != index
+                else { break }
+                prefix.append(firstToken[index])
+            }
+            let lastToken = tokens[last]
+            var suffix: [UInt8] = []
+            if last > index, let star = firstWildcard(in: lastToken) { suffix = Array(lastToken[(star + 3)...]) }
+            emit(ArraySlice(prefix + wildcardBytes + suffix))
+            rawPrevious = false
+            index = last + 1
+        }
+        return (out, count)
+    }
 }
 
 struct MaskTokenInfo {
@@ -162,6 +292,11 @@ private struct MaskScanner {
         var previousEnd = 0
         var previousPlainVariable = false
         var previousDate = false
+        // The previous token is a list item: optional opening punctuation, `<*>`, then `,` or `;`
+        // (comma list) or nothing (space list).
+        var previousListItem: UInt8 = 0  // 0 none, 1 bare `<*>` ending the token, 2 `<*>,` / `<*>;`
+        var previousRaw = 0..<0
+        var sawName = false
         while true {
             while index < count, table[Int(input[index])] & space != 0 { index += 1 }
             if index >= count { break }
@@ -184,17 +319,44 @@ private struct MaskScanner {
                     break
                 }
             }
+            if options.maskNamedDates, !sawName, end - index >= 3, end - index <= 11,
+                Masker.mayStartDateName(input[index]), Masker.dateName(input[index..<end]) != nil
+            {
+                sawName = true
+            }
             if tokens > 0 { out.append(0x20) }
             let start = out.count
             let info = maskToken(start: index, end: end, flags: flags, into: &out)
+            let startsWithVariable = out.count - start >= 3 && out[start] == 0x3C && out[start + 1] == 0x2A
+                && out[start + 2] == 0x3E
             let merges = tokens > 0 && previousPlainVariable
                 && (info.isProtocolVersion || (previousDate && info.startsWithTime))
-                && out.count - start >= 3 && out[start] == 0x3C && out[start + 1] == 0x2A && out[start + 2] == 0x3E
+                && startsWithVariable
+            // A list item after a list item: the run is one variable (`[<*>, <*>, <*>]` -> `[<*>]`).
+            var listMerges = false
+            if tokens > 0, !merges, previousListItem != 0, startsWithVariable,
+                previousListItem == 2 || options.collapseSpaceLists
+            {
+                var rest = start + 3
+                while rest < out.count, table[Int(out[rest])] & trailing != 0 { rest += 1 }
+                // Similar items: the same shape of letters, digits and punctuation (`blk_1`,
+                // `blk_22`), not two different values side by side (`host:80 SOCKS5`).
+                listMerges = rest == out.count && sameShape(previousRaw, index..<end)
+            }
             if merges {
                 out.removeSubrange(previousEnd..<(start + 3))
                 previousEnd = out.count
                 previousPlainVariable = out.count - previousStart == 3
                 previousDate = false
+                previousListItem = 0
+            } else if listMerges {
+                // Drop the previous item's separator, the space and this item's `<*>`.
+                let cut = previousListItem == 2 ? previousEnd - 1 : previousEnd
+                out.removeSubrange(cut..<(start + 3))
+                previousEnd = out.count
+                previousPlainVariable = out.count - previousStart == 3
+                previousDate = false
+                previousListItem = listItemKind(out, from: previousStart)
             } else {
                 tokens += 1
                 previousStart = start
@@ -202,10 +364,73 @@ private struct MaskScanner {
                 previousPlainVariable = out.count - start == 3 && out[start] == 0x3C && out[start + 1] == 0x2A
                     && out[start + 2] == 0x3E
                 previousDate = info.isDate
+                previousListItem = listItemKind(out, from: start)
             }
+            previousRaw = index..<end
             index = end
         }
+        if sawName {
+            let folded = Masker.foldNamedDates(Array(UnsafeBufferPointer(start: scratch, count: out.count)))
+            return MaskedMessage(bytes: folded.bytes, tokenCount: folded.tokens)
+        }
         return MaskedMessage(bytes: Array(UnsafeBufferPointer(start: scratch, count: out.count)), tokenCount: tokens)
+    }
+
+    /// Whether two input tokens have the same shape: inside their wrapping punctuation, the
+    /// same sequence of alphanumeric runs and punctuation bytes (`blk_1`/`blk_22`, `10.0.0.1`/
+    /// `10.0.0.22`; not `host.example:80`/`SOCKS5`).
+    private func sameShape(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        func core(_ range: Range<Int>) -> Range<Int> {
+            var start = range.lowerBound
+            var end = range.upperBound
+            while start < end, table[Int(input[start])] & leading != 0 { start += 1 }
+            while end > start, table[Int(input[end - 1])] & trailing != 0 { end -= 1 }
+            return start..<end
+        }
+        func shape(_ byte: UInt8) -> UInt16 {
+            let byteClass = table[Int(byte)]
+            if byteClass & (digit | letter) != 0 { return 0x100 }
+            return UInt16(byte)
+        }
+        let left = core(a)
+        let right = core(b)
+        var i = left.lowerBound
+        var j = right.lowerBound
+        // A sign before a number is part of it (`blk_-42` / `blk_7`).
+        func skipSign(_ index: inout Int, _ end: Int) {
+            if index + 1 < end, input[index] == 0x2D || input[index] == 0x2B, table[Int(input[index + 1])] & digit != 0 {
+                index += 1
+            }
+        }
+        while i < left.upperBound, j < right.upperBound {
+            skipSign(&i, left.upperBound)
+            skipSign(&j, right.upperBound)
+            let kind = shape(input[i])
+            guard kind == shape(input[j]) else { return false }
+            if kind >= 0x100 {
+                while i < left.upperBound, shape(input[i]) == kind { i += 1 }
+                while j < right.upperBound, shape(input[j]) == kind { j += 1 }
+            } else {
+                i += 1
+                j += 1
+            }
+        }
+        return i == left.upperBound && j == right.upperBound
+    }
+
+    /// 1 when the token written from `start` ends in a bare `<*>` after opening punctuation only,
+    /// 2 when it ends in `<*>,` or `<*>;`, else 0.
+    private func listItemKind(_ out: MaskOutput, from start: Int) -> UInt8 {
+        var end = out.count
+        var kind: UInt8 = 1
+        if end - start >= 4, out[end - 1] == 0x2C || out[end - 1] == 0x3B {
+            kind = 2
+            end -= 1
+        }
+        guard end - start >= 3, out[end - 3] == 0x3C, out[end - 2] == 0x2A, out[end - 1] == 0x3E else { return 0 }
+        var index = start
+        while index < end - 3, table[Int(out[index])] & leading != 0 { index += 1 }
+        return index == end - 3 ? kind : 0
     }
 
 
@@ -339,6 +564,11 @@ private struct MaskScanner {
                 return
             }
             var variable = runIsVariable(index, runEnd)
+            if !variable, options.maskDigitIdentifiers, !(runEnd < end && input[runEnd] == 0x3D),
+                input[index..<runEnd].contains(where: { table[Int($0)] & digit != 0 })
+            {
+                variable = true
+            }
             if !variable, afterKeyEquals, options.maskKeyValueValues { variable = true }
             if !variable, runEnd + 1 < end, input[runEnd] == 0x3A, isDigit(input[runEnd + 1]),
                 runIsHostName(index, runEnd)

@@ -1,8 +1,10 @@
 /// The identity of a mined template: 64 bits, printed as 16 lowercase hex digits.
 ///
-/// An id is derived (FNV-1a) from the masked text of the first message that created the
-/// template, so two miners fed the same first message agree on it; it never changes when
-/// the template later generalizes, and it is persisted with the miner's state.
+/// An id is derived (FNV-1a) from the template's text, so every miner that ends with the same
+/// template gives it the same id, whatever order the messages came in. When a template
+/// generalizes or merges into another, its text changes and so does its id; the id handed out
+/// before stays in the miner's alias table and resolves to the surviving template
+/// (`TemplateMiner.resolve(_:)`, `template(id:)`), and the table is persisted with the state.
 public struct TemplateID: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
     public var rawValue: UInt64
 

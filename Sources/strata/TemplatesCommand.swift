@@ -25,8 +25,9 @@ struct TemplatesMineCommand: ParsableCommand {
         abstract: "Mine templates offline: one message per line on standard input.",
         discussion: """
             Writes one line per input line, in order: TEMPLATE_ID<TAB>TEMPLATE. The template is the
-            one the message joined, as it stood at that moment; templates only generalize and an id
-            never changes, so the last line printed for an id carries its final text.
+            one the message joined, with its id and text as they stood at that moment. An id is a
+            hash of the template text; when a template later generalizes or merges, its old id
+            becomes an alias of the new one (kept in the --state file, see docs/TEMPLATES.md).
             A trailing carriage return is dropped; an empty line is a message with no tokens.
             No collector is needed. With --state, templates and ids are loaded from the file when it
             exists and saved to it at the end, so ids stay the same across runs.
