@@ -160,3 +160,22 @@ public enum Field: Sendable, Hashable, CustomStringConvertible {
     /// The index term for one value of this field.
     func term(_ value: String) -> String { name + "=" + value }
 }
+
+extension QueryNode {
+    /// The query with every `template:<id>` widened to all ids of the same template. Template
+    /// ids are derived from the template's text, so when templates generalize or merge, records
+    /// stored earlier keep an older id that now resolves to the current one (docs/TEMPLATES.md,
+    /// "Ids"); `ids` lists them for one id (the id itself first), or nil to leave it as written.
+    public func expandingTemplateIDs(_ ids: (String) -> [String]?) -> QueryNode {
+        switch self {
+        case .all: return .all
+        case .and(let children): return .and(children.map { $0.expandingTemplateIDs(ids) })
+        case .or(let children): return .or(children.map { $0.expandingTemplateIDs(ids) })
+        case .not(let child): return .not(child.expandingTemplateIDs(ids))
+        case .predicate(.field(.attribute(Field.templateAttribute), .equals(let id))):
+            guard let all = ids(id), all.count > 1 else { return self }
+            return .or(all.map { .predicate(.field(.attribute(Field.templateAttribute), .equals($0))) })
+        case .predicate: return self
+        }
+    }
+}

@@ -7,6 +7,7 @@ import ServiceLifecycle
 import StrataCore
 import StrataQuery
 import StrataStore
+import StrataTemplates
 import Synchronization
 
 /// The query API (docs/API.md, docs/openapi.yaml): `/api/v1/query`, `/api/v1/stats`,
@@ -14,12 +15,14 @@ import Synchronization
 /// errors are `{code, message}` with a 4xx/5xx status.
 extension CollectorServer {
     func registerQueryRoutes(on router: Router<BasicRequestContext>) {
-        let routes = QueryRoutes(store: store, authorize: { [self] in authorized($0) })
+        let miner = templates.miner
+        let routes = QueryRoutes(
+            store: store, authorize: { [self] in authorized($0) },
+            templateAliases: { text in TemplateID(text).map { miner.aliases(of: $0).map(\.description) } })
         router.get("/api/v1/query") { request, _ in await routes.query(request) }
         router.get("/api/v1/stats") { request, _ in await routes.stats(request) }
         router.get("/api/v1/labels") { request, _ in await routes.labels(request) }
         router.get("/api/v1/tail") { request, _ in routes.tail(request) }
-        let miner = templates.miner
         router.get("/api/v1/templates") { request, _ in await routes.templates(request, miner: miner) }
     }
 }
@@ -38,10 +41,16 @@ final class QueryRoutes: Sendable {
     let store: LogStore
     let authorize: @Sendable (String?) -> Bool
     let journal: TailJournal
+    /// Every id of the template an id names (docs/TEMPLATES.md, "Ids"), for `template:<id>`.
+    let templateAliases: @Sendable (String) -> [String]?
 
-    init(store: LogStore, authorize: @escaping @Sendable (String?) -> Bool) {
+    init(
+        store: LogStore, authorize: @escaping @Sendable (String?) -> Bool,
+        templateAliases: @escaping @Sendable (String) -> [String]? = { _ in nil }
+    ) {
         self.store = store
         self.authorize = authorize
+        self.templateAliases = templateAliases
         journal = TailJournal(store: store)
     }
 
@@ -98,7 +107,7 @@ final class QueryRoutes: Sendable {
         let node: QueryNode
         let plan: QueryPlan
         do {
-            node = try QueryParser.parse(text)
+            node = try QueryParser.parse(text).expandingTemplateIDs(templateAliases)
             plan = try QueryPlan(node)
         } catch let error as QueryParseError {
             throw Failure(400, "bad_query", error.description)

@@ -182,3 +182,13 @@ import Testing
         #expect(throws: QueryError.self) { try StatsSpec.parse("sum by pod") }
     }
 }
+
+@Test func templateIDsWidenToEveryIDOfTheSameTemplate() throws {
+    // Records stored before a template merged keep the older id; a query for either finds both.
+    let aliases = ["00000000000000aa": ["00000000000000aa", "00000000000000bb"]]
+    let node = try QueryParser.parse("template:00000000000000aa AND level:error NOT template:00000000000000cc")
+        .expandingTemplateIDs { aliases[$0] }
+    #expect(node.description.contains("(template.id:00000000000000aa OR template.id:00000000000000bb)"))
+    #expect(node.description.contains("NOT template.id:00000000000000cc"))
+    #expect(try QueryParser.parse("level:error").expandingTemplateIDs { _ in ["x", "y"] } == QueryParser.parse("level:error"))
+}
