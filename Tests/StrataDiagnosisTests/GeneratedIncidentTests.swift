@@ -10,7 +10,7 @@ import Testing
 
 /// A record as the collector would store it: the severity and trace ids its parsers read
 /// from the line, the Kubernetes identity the agent read from the path.
-private func logRecord(_ r: ScenarioRecord) -> LogRecord {
+func logRecord(_ r: ScenarioRecord) -> LogRecord {
     var resource = Resource()
     resource[ResourceKey.namespace] = r.namespace
     resource[ResourceKey.pod] = r.pod

@@ -26,17 +26,7 @@ private func rank(kind: IncidentFaultKind, seed: UInt64) throws -> (rank: Int?, 
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let incident = try IncidentScenarioGenerator.generate(spec, into: directory, collectRecords: true)
     let scenario = incident.scenario
-    let records = incident.records.map { r -> LogRecord in
-        var resource = Resource()
-        resource[ResourceKey.namespace] = r.namespace
-        resource[ResourceKey.pod] = r.pod
-        resource[ResourceKey.container] = r.container
-        resource[ResourceKey.restartCount] = String(r.restart)
-        return LogRecord(
-            timestamp: r.time, observedTimestamp: r.time, stream: r.stream == "stderr" ? .stderr : .stdout,
-            severity: r.severity.flatMap { Severity(text: $0) }, body: r.body,
-            traceID: r.traceID.flatMap { TraceID(hex: $0) }, spanID: r.spanID.flatMap { SpanID(hex: $0) }, resource: resource)
-    }
+    let records = incident.records.map(logRecord)
     var configuration = DiagnosisConfiguration()
     configuration.maxSuspects = 50
     let report = try Diagnoser(configuration: configuration, templater: DiagnosisTemplater.make()).diagnose(
