@@ -4,8 +4,8 @@ import StrataCore
 /// Weights of the suspect score (docs/DIAGNOSIS.md, "Score"). One set for every cluster: none
 /// of them refers to a service, a template or a data set.
 public struct ScoreWeights: Sendable, Hashable {
-    /// Per unit of error surprise (`-log10 p` of the error share of the workload's own records
-    /// rising, capped at 30).
+    /// Per unit of error surprise (`-log10 p` of the workload's errors rising per unit of the
+    /// cluster's traffic, capped at 30).
     public var errors = 1.0
     public var warnings = 0.3
     /// Per log2(1 + templates that appeared, vanished or shifted significantly).
@@ -166,8 +166,6 @@ struct Analysis {
             // window busier than its baseline raises every count that scales with load. Not per
             // record of the workload itself: a failing service's log volume is driven by its
             // failures (a database writes a hint and the statement under every error).
-            let ownWindow = traffic.window
-            let ownBaseline = traffic.baseline
             // Templates partition everything the workload logs: their shares are of its records.
             // A workload absent from the baseline has no share there; time is then the only
             // reference left.
@@ -175,9 +173,9 @@ struct Analysis {
             let allWindow = shares ? Double(now.records + 1) : window.range.seconds
             let allBaseline = shares ? Double(then.records + 1) : baseline.range.seconds
             candidate.errorP = RateTest.increasePValue(
-                window: now.errors, baseline: then.errors, windowExposure: ownWindow, baselineExposure: ownBaseline)
+                window: now.errors, baseline: then.errors, windowExposure: traffic.window, baselineExposure: traffic.baseline)
             candidate.warningP = RateTest.increasePValue(
-                window: now.warnings, baseline: then.warnings, windowExposure: ownWindow, baselineExposure: ownBaseline)
+                window: now.warnings, baseline: then.warnings, windowExposure: traffic.window, baselineExposure: traffic.baseline)
             // Only a significant rise (p < 0.05) counts: noise must not order the suspects.
             candidate.components.errors = weights.errors * significantSurprise(candidate.errorP)
             candidate.components.warnings = weights.warnings * significantSurprise(candidate.warningP)

@@ -24,20 +24,26 @@ struct AnomalyDetector {
     ) -> [WorkloadAnomaly] {
         var result: [WorkloadAnomaly] = []
         let empty = WorkloadActivity()
+        // As in the diagnosis (docs/DIAGNOSIS.md, "Per workload"): errors per unit of the
+        // cluster's traffic (all records of all workloads), message shapes and signatures as
+        // shares of the workload's own records, nothing per second. Without a baseline for the
+        // workload, time is the only reference left.
+        let clusterWindow = Double(window.values.reduce(0) { $0 + $1.records } + 1)
+        let clusterBaseline = Double(baseline.values.reduce(0) { $0 + $1.records } + 1)
         for (workload, now) in window {
             let then = baseline[workload] ?? empty
             var reasons: [(surprise: Double, text: String)] = []
-            // Relative to the workload's own ordinary records, not per second: a busier window
-            // raises every count that scales with load (docs/DIAGNOSIS.md, "Per workload").
-            // Without a baseline for the workload, time is the only reference left.
             let shares = then.records > 0
-            let windowExposure = shares ? Double(max(0, now.records - now.errors - now.warnings) + 1) : windowSeconds
-            let baselineExposure = shares ? Double(max(0, then.records - then.errors - then.warnings) + 1) : baselineSeconds
             func p(_ a: Int, _ b: Int) -> Double {
-                RateTest.increasePValue(window: a, baseline: b, windowExposure: windowExposure, baselineExposure: baselineExposure)
+                RateTest.increasePValue(
+                    window: a, baseline: b, windowExposure: shares ? Double(now.records + 1) : windowSeconds,
+                    baselineExposure: shares ? Double(then.records + 1) : baselineSeconds)
+            }
+            func errorRiseP(_ a: Int, _ b: Int) -> Double {
+                RateTest.increasePValue(window: a, baseline: b, windowExposure: clusterWindow, baselineExposure: clusterBaseline)
             }
             if now.errors >= thresholds.minimumErrors {
-                let errorP = p(now.errors, then.errors)
+                let errorP = errorRiseP(now.errors, then.errors)
                 if RateTest.surprise(errorP) >= thresholds.errorSurprise {
                     reasons.append((RateTest.surprise(errorP), "errors \(now.errors) vs \(then.errors) in the baseline (p=\(formatP(errorP)))"))
                 }
