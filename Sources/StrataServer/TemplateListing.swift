@@ -32,22 +32,37 @@ public struct TemplateListing: Sendable {
         let field = Field(name: "template")
         let plan = try QueryPlan(query)
         let stats = try engine.stats(plan, by: [field], range: range, limit: QueryLimits.maxGroups, deadline: deadline)
-        var entries: [Entry] = []
+        // Records keep the id they were stored with; ids retired by a merge or a
+        // generalization resolve to the live template (docs/TEMPLATES.md), and are listed as one.
         var withoutTemplate = 0
+        var groups: [(id: String, stored: [String], count: Int)] = []
+        var position: [String: Int] = [:]
         for group in stats.groups {
-            guard let id = group.values.first ?? nil else {
+            guard let stored = group.values.first ?? nil else {
                 withoutTemplate += group.count
                 continue
             }
-            guard entries.count < limit else { continue }
-            let narrowed = try QueryPlan(.and([query, .predicate(.field(field, .equals(id)))]))
+            let id = TemplateID(stored).flatMap { parsed in miner.map { $0.resolve(parsed).description } } ?? stored
+            if let index = position[id] {
+                groups[index].stored.append(stored)
+                groups[index].count += group.count
+            } else {
+                position[id] = groups.count
+                groups.append((id, [stored], group.count))
+            }
+        }
+        groups.sort { ($0.count, $1.id) > ($1.count, $0.id) }
+        var entries: [Entry] = []
+        for group in groups.prefix(limit) {
+            let ids: [QueryNode] = group.stored.map { .predicate(.field(field, .equals($0))) }
+            let narrowed = try QueryPlan(.and([query, ids.count == 1 ? ids[0] : .or(ids)]))
             let newest = try engine.search(narrowed, range: range, order: .newestFirst, limit: 1, deadline: deadline)
             let oldest = try engine.search(narrowed, range: range, order: .oldestFirst, limit: 1, deadline: deadline)
             guard let last = newest.records.first, let first = oldest.records.first else { continue }
-            let text = TemplateID(id).flatMap { miner?.template(id: $0)?.text }
+            let text = TemplateID(group.id).flatMap { miner?.template(id: $0)?.text }
             entries.append(
                 Entry(
-                    id: id, text: text, count: group.count, firstSeen: first.timestamp, lastSeen: last.timestamp,
+                    id: group.id, text: text, count: group.count, firstSeen: first.timestamp, lastSeen: last.timestamp,
                     sample: String(last.body.prefix { $0 != "\n" })))
         }
         return TemplateListing(entries: entries, withoutTemplate: withoutTemplate)

@@ -212,6 +212,33 @@ extension CollectorTests {
         XCTAssertTrue(counted.1.hasPrefix("{\"count\":2,"), counted.1)
     }
 
+    func testTemplateIDsRetiredByAMergeStillFindTheirRecords() async throws {
+        // Names first look like words (one template each), then keep changing: the miner decides
+        // they are values and merges them, retiring the earlier ids. Records stored before keep
+        // their ids; queries and the listing see one template.
+        let (server, url, task) = try await startCollector()
+        defer { task.cancel() }
+        let users = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
+        for user in users { _ = try await post(url, body: try frame(["user \(user) signed out"]), headers: [:]) }
+        let stored = server.store.snapshot().head.compactMap { $0.attributes.first { $0.key == TemplateAnnotator.attributeKey }?.value }
+        XCTAssertEqual(stored.count, users.count)
+        XCTAssertGreaterThan(Set(stored).count, 1, "the first messages were stored before the merge, under their own ids")
+        let live = try XCTUnwrap(stored.last)
+
+        let counted = try await get(url + "/api/v1/query?count=true&q=template:" + live)
+        XCTAssertTrue(counted.1.hasPrefix("{\"count\":\(users.count),"), counted.1)
+        let early = try await get(url + "/api/v1/query?count=true&q=template:" + stored[0])
+        XCTAssertTrue(early.1.hasPrefix("{\"count\":\(users.count),"), early.1)
+
+        let (status, body) = try await get(url + "/api/v1/templates?since=1h")
+        XCTAssertEqual(status, 200, body)
+        let listing = try XCTUnwrap(try JSONValue.parse(body)["templates"]?.array)
+        XCTAssertEqual(listing.count, 1, body)
+        XCTAssertEqual(listing.first?["id"]?.string, live, body)
+        XCTAssertEqual(listing.first?["count"]?.int, users.count, body)
+        XCTAssertEqual(listing.first?["template"]?.string, "user <*> signed out", body)
+    }
+
     func testQueryEndpoint() async throws {
         let (_, url, task) = try await startCollector()
         defer { task.cancel() }
