@@ -539,12 +539,14 @@ struct Analysis {
     }
 
     func flowEvidence(_ deviation: FlowDeviation) -> DiagnosisReport.FlowEvidence {
-        .init(
+        let paths = examplePaths(of: deviation)
+        return .init(
             change: deviation.kind.rawValue, event: describe(deviation.event), after: describe(deviation.after),
             windowCount: deviation.windowCount, baselineCount: deviation.baselineCount,
             windowAfterCount: deviation.windowAfterCount, baselineAfterCount: deviation.baselineAfterCount,
             reliability: (deviation.reliability * 1000).rounded() / 1000, pValue: deviation.pValue,
-            strength: (deviation.strength * 1000).rounded() / 1000, traces: examplePaths(of: deviation))
+            strength: (deviation.strength * 1000).rounded() / 1000, traces: paths,
+            query: paths.first.map { "trace_id:" + $0.traceId })
     }
 
     /// Requests of the window that show a deviation: for a missing step, requests where its

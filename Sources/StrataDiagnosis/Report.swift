@@ -194,6 +194,8 @@ public struct DiagnosisReport: Sendable, Codable, Equatable {
         public var strength: Double
         /// Requests of the window that show the change, with the workloads they passed.
         public var traces: [TracePath]
+        /// A search that shows the first of them, line by line (Strata query language).
+        public var query: String?
     }
 
     public struct TracePath: Sendable, Codable, Equatable {

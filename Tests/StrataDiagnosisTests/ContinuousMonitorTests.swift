@@ -398,3 +398,45 @@ func healthyWithCache(_ time: Int64, _ id: Int) -> [LogRecord] {
     #expect(FileManager.default.fileExists(atPath: directory + "/inc-broken-1.json.unreadable"))
     #expect(!FileManager.default.fileExists(atPath: directory + "/inc-x-2.json.tmp"))
 }
+
+// MARK: - The request check
+
+/// db stops logging its step (it answers from a stale cache after swallowing an exception);
+/// api and frontend carry on and log success. No error, warning or new message anywhere.
+func dbSilent(_ time: Int64, _ id: Int) -> [LogRecord] {
+    request(at: time, id: id, failing: false).filter { !($0.resource[ResourceKey.pod] ?? "").hasPrefix("db") }
+}
+
+@Test func aSilentFaultIsDetectedByTheRequestCheck() throws {
+    let directory = temporaryDirectory("monitor-requests")
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let monitor = try IncidentMonitor(
+        configuration: continuousConfiguration(), directory: directory, startedAt: t0, logger: quietLogger,
+        templater: { MaskingTemplater() })
+    let cluster = SimulatedCollector(monitor: monitor, start: t0)
+    try cluster.run(until: t0 + 900 * second, traffic: healthy)
+    #expect(cluster.changes.isEmpty)
+    #expect(cluster.outcomes.allSatisfy { $0.anomalies.isEmpty })
+
+    try cluster.run(until: t0 + 1200 * second, traffic: dbSilent)
+    let opened = try #require(cluster.changes.first, "no incident for a fault that logs nothing")
+    #expect(opened.event == .opened)
+    let incident = try #require(monitor.incident(id: opened.incidentId))
+    #expect(incident.headline.topSuspect?.workload == "db")
+    #expect(incident.anomalies.first?.workload == "db")
+    #expect(incident.anomalies.first?.reasons.first?.hasPrefix("missing step") == true, "\(incident.anomalies)")
+    #expect(incident.report.suspects.first?.evidence.flow?.first?.change == "missing")
+}
+
+@Test func theRequestCheckCanBeTurnedOff() throws {
+    let directory = temporaryDirectory("monitor-requests-off")
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    var configuration = continuousConfiguration()
+    configuration.requestCheckEvery = 0
+    let monitor = try IncidentMonitor(
+        configuration: configuration, directory: directory, startedAt: t0, logger: quietLogger, templater: { MaskingTemplater() })
+    let cluster = SimulatedCollector(monitor: monitor, start: t0)
+    try cluster.run(until: t0 + 900 * second, traffic: healthy)
+    try cluster.run(until: t0 + 1200 * second, traffic: dbSilent)
+    #expect(cluster.changes.isEmpty, "without the request check, counts alone cannot see it")
+}

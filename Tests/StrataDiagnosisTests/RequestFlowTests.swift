@@ -81,6 +81,7 @@ private func healthyBaseline() -> [LogRecord] {
     #expect(missing.windowCount < missing.windowAfterCount)
     #expect(!missing.traces.isEmpty)
     #expect(missing.traces[0].path.first == "gateway")
+    #expect(missing.query == "trace_id:" + missing.traces[0].traceId)
     #expect(top.evidence.rates.windowErrors == 0)
 }
 
