@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import StrataCore
 import StrataQuery
+import StrataTemplates
 
 #if canImport(Glibc)
 import Glibc
@@ -133,7 +134,7 @@ struct SourceOptions: ParsableArguments {
             guard collector == nil else { throw ValidationError("give --collector or --data-dir, not both") }
             let opened = try DataDirectoryReader.open(dataDir)
             for warning in opened.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
-            return LocalBackend(engine: QueryEngine(snapshot: opened.view))
+            return LocalBackend(engine: QueryEngine(snapshot: opened.view), dataDirectory: dataDir)
         }
         let url = collector ?? ProcessInfo.processInfo.environment["STRATA_COLLECTOR"] ?? "http://127.0.0.1:4180"
         return HTTPBackend(base: url.hasSuffix("/") ? String(url.dropLast()) : url, token: try resolvedToken())
@@ -211,10 +212,20 @@ protocol QueryBackend: Sendable {
 
 struct LocalBackend: QueryBackend {
     let engine: QueryEngine
+    /// Where the collector keeps its template state: `template:<id>` widens to every id of the
+    /// same template, as on the collector (docs/API.md).
+    var dataDirectory: String?
 
     func plan(_ query: String) throws -> QueryPlan {
         do {
-            return try QueryPlan(query: query)
+            var node = try QueryParser.parse(query)
+            if query.contains("template"), let dataDirectory {
+                let state = URL(fileURLWithPath: dataDirectory).appendingPathComponent("templates.json")
+                if let miner = try? TemplateMiner(contentsOf: state) {
+                    node = node.expandingTemplateIDs { text in TemplateID(text).map { miner.aliases(of: $0).map(\.description) } }
+                }
+            }
+            return try QueryPlan(node)
         } catch let error as QueryParseError {
             throw CommandFailure("query \(error.description)")
         }
