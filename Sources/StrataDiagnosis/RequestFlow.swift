@@ -79,10 +79,12 @@ struct RequestFlow {
     /// a request type the baseline never saw has no expected steps to miss, and everything it
     /// logs would look new.
     init(traces: [TraceID: [TraceEvent]], range: TimeRange, completion: Int64, knownTypes: Set<Int>? = nil) {
-        let lastStart = range.to - completion
+        // Saturating: ranges come from user input.
+        let (lastStart, overflow) = range.to.subtractingReportingOverflow(completion)
+        let latestStart = overflow ? Int64.min : lastStart
         for (_, events) in traces {
             let ordered = events.count > 1 ? events.sorted(by: TraceEvent.precedes) : events
-            guard let entry = ordered.first, entry.time <= lastStart else { continue }
+            guard let entry = ordered.first, entry.time <= latestStart else { continue }
             if let knownTypes, !knownTypes.contains(entry.event) {
                 unknownTypes += 1
                 continue
@@ -96,7 +98,7 @@ struct RequestFlow {
                 if let previous {
                     let transition = Transition(previous: previous.event, next: event.event)
                     transitions[transition, default: 0] += 1
-                    gaps[transition, default: []].append(Double(event.time - previous.time) / 1e6)
+                    gaps[transition, default: []].append((Double(event.time) - Double(previous.time)) / 1e6)
                     if event.workload != previous.workload && seen.contains(event.workload) {
                         returns[transition, default: 0] += 1
                     }
@@ -119,12 +121,14 @@ struct RequestFlow {
                 low = min(low, event.time)
                 high = max(high, event.time)
             }
-            durations.append(high - low)
+            let (duration, overflow) = high.subtractingReportingOverflow(low)
+            durations.append(overflow ? .max : duration)
         }
         guard !durations.isEmpty else { return 0 }
         durations.sort()
         let p95 = durations[min(durations.count - 1, durations.count * 95 / 100)]
-        return min(p95, (range.to - range.from) / 4)
+        let (span, overflow) = range.to.subtractingReportingOverflow(range.from)
+        return min(p95, overflow ? .max : max(0, span) / 4)
     }
 
     /// For every event, the event that most often directly precedes it.
