@@ -385,7 +385,7 @@ struct Analysis {
                 traces: window.traces.count),
             incident: summary(ranked: ranked, failing: failing, groups: groups),
             incidents: groups, suspects: suspects,
-            timeline: timeline(ranked: ranked), notes: notes(failing: failing))
+            timeline: timeline(ranked: ranked), notes: notes(failing: failing, windowFlow: windowFlow))
     }
 
     /// The cluster's traffic in each range: its requests (trace ids) when both ranges have
@@ -639,8 +639,14 @@ struct Analysis {
         return .init(start: RFC3339.format(nanos: window.range.from), bucketSeconds: seconds, series: series)
     }
 
-    func notes(failing: [FailingTrace]) -> [String] {
+    func notes(failing: [FailingTrace], windowFlow: RequestFlow) -> [String] {
         var notes: [String] = []
+        let judged = windowFlow.requests + windowFlow.unknownTypes
+        if judged > 0, windowFlow.unknownTypes * 20 > judged {
+            notes.append(
+                "\(windowFlow.unknownTypes) of the window's \(judged) requests are of types the baseline never saw (their first "
+                    + "line differs): their steps could not be checked; a baseline that covers them makes the request model see them")
+        }
         if baseline.recordCount == 0 {
             notes.append("the baseline holds no records: every template looks new; choose --baseline-from/--baseline-to where the cluster was healthy")
         }

@@ -195,3 +195,19 @@ private func healthyBaseline() -> [LogRecord] {
     #expect(Set([a, b, c]).count == 3)
     #expect(again == a)
 }
+
+@Test func requestsOfTypesTheBaselineNeverSawAreLeftOutAndSaidSo() {
+    // Half of the window's requests start with a line the baseline never had (a new endpoint):
+    // nothing is expected of them, so they cannot miss steps, and the report says they were
+    // not checked.
+    let window = requests(count: 50, from: windowRange.from, idBase: 1000) { start, id, i in
+        var lines = order(at: start, id: id)
+        if i % 2 == 0, let first = lines.first {
+            lines[0] = record(first.timestamp, gateway, "PUT /carts session=\(id)", trace: first.traceID)
+        }
+        return lines
+    }
+    let report = diagnose(baseline: healthyBaseline(), window: window)
+    #expect(report.notes.contains { $0.contains("types the baseline never saw") }, "\(report.notes)")
+    #expect(report.suspects.allSatisfy { ($0.scoreComponents.flow ?? 0) < 2 }, "\(report.suspects.map { ($0.workload, $0.scoreComponents.flow ?? 0) })")
+}
