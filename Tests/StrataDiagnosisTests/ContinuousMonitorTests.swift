@@ -407,18 +407,22 @@ func dbSilent(_ time: Int64, _ id: Int) -> [LogRecord] {
     request(at: time, id: id, failing: false).filter { !($0.resource[ResourceKey.pod] ?? "").hasPrefix("db") }
 }
 
-@Test func aSilentFaultIsDetectedByTheRequestCheck() throws {
+/// 15 healthy minutes, then 5 with db silent, on a monitor in a fresh directory.
+func runSilentDatabase(_ configuration: ContinuousConfiguration) throws -> (monitor: IncidentMonitor, cluster: SimulatedCollector) {
     let directory = temporaryDirectory("monitor-requests")
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let monitor = try IncidentMonitor(
-        configuration: continuousConfiguration(), directory: directory, startedAt: t0, logger: quietLogger,
-        templater: { MaskingTemplater() })
+        configuration: configuration, directory: directory, startedAt: t0, logger: quietLogger, templater: { MaskingTemplater() })
     let cluster = SimulatedCollector(monitor: monitor, start: t0)
     try cluster.run(until: t0 + 900 * second, traffic: healthy)
     #expect(cluster.changes.isEmpty)
     #expect(cluster.outcomes.allSatisfy { $0.anomalies.isEmpty })
-
     try cluster.run(until: t0 + 1200 * second, traffic: dbSilent)
+    return (monitor, cluster)
+}
+
+@Test func aSilentFaultIsDetectedByTheRequestCheck() throws {
+    let (monitor, cluster) = try runSilentDatabase(continuousConfiguration())
     let opened = try #require(cluster.changes.first, "no incident for a fault that logs nothing")
     #expect(opened.event == .opened)
     let incident = try #require(monitor.incident(id: opened.incidentId))
@@ -429,14 +433,8 @@ func dbSilent(_ time: Int64, _ id: Int) -> [LogRecord] {
 }
 
 @Test func theRequestCheckCanBeTurnedOff() throws {
-    let directory = temporaryDirectory("monitor-requests-off")
-    defer { try? FileManager.default.removeItem(atPath: directory) }
     var configuration = continuousConfiguration()
     configuration.requestCheckEvery = 0
-    let monitor = try IncidentMonitor(
-        configuration: configuration, directory: directory, startedAt: t0, logger: quietLogger, templater: { MaskingTemplater() })
-    let cluster = SimulatedCollector(monitor: monitor, start: t0)
-    try cluster.run(until: t0 + 900 * second, traffic: healthy)
-    try cluster.run(until: t0 + 1200 * second, traffic: dbSilent)
+    let (_, cluster) = try runSilentDatabase(configuration)
     #expect(cluster.changes.isEmpty, "without the request check, counts alone cannot see it")
 }
