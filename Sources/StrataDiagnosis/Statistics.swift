@@ -81,38 +81,3 @@ func logGamma(_ x: Double) -> Double {
     let value: Double = lgamma(x)
     return value
 }
-
-/// The Mann-Whitney U test (normal approximation with tie correction): are values in the
-/// window stochastically larger than in the baseline? Used for latencies, whose distributions
-/// are skewed and heavy-tailed, so a test on ranks beats one on means.
-public enum RankTest {
-    /// The z score of U for `window` against `baseline`; positive when the window's values
-    /// tend to be larger. Zero when either side has fewer than `minimumSamples` values.
-    public static func mannWhitneyZ(window: [Double], baseline: [Double], minimumSamples: Int = 5) -> Double {
-        let n1 = window.count
-        let n2 = baseline.count
-        guard n1 >= minimumSamples, n2 >= minimumSamples else { return 0 }
-        var all: [(value: Double, fromWindow: Bool)] = window.map { ($0, true) } + baseline.map { ($0, false) }
-        all.sort { $0.value < $1.value }
-        var rankSumWindow = 0.0
-        var tieCorrection = 0.0
-        var i = 0
-        while i < all.count {
-            var j = i
-            while j + 1 < all.count, all[j + 1].value == all[i].value { j += 1 }
-            let rank = Double(i + j) / 2 + 1
-            for index in i...j where all[index].fromWindow { rankSumWindow += rank }
-            let ties = Double(j - i + 1)
-            if ties > 1 { tieCorrection += ties * ties * ties - ties }
-            i = j + 1
-        }
-        let a = Double(n1)
-        let b = Double(n2)
-        let u = rankSumWindow - a * (a + 1) / 2
-        let mean = a * b / 2
-        let total = a + b
-        let variance = a * b / 12 * ((total + 1) - tieCorrection / (total * (total - 1)))
-        guard variance > 0 else { return 0 }
-        return (u - mean) / variance.squareRoot()
-    }
-}

@@ -100,14 +100,6 @@ func cascade() -> (window: TimeRange, windowRecords: [LogRecord], baseline: Time
     #expect(RateTest.surprise(0) == 30)
 }
 
-@Test func mannWhitneySeesShiftedLatencies() {
-    let baseline = (0..<50).map { Double($0 % 10) + 1 }
-    let slower = baseline.map { $0 + 20 }
-    #expect(RankTest.mannWhitneyZ(window: slower, baseline: baseline) > 5)
-    #expect(abs(RankTest.mannWhitneyZ(window: baseline, baseline: baseline)) < 0.01)
-    #expect(RankTest.mannWhitneyZ(window: [1, 2], baseline: baseline) == 0)
-}
-
 // MARK: - Signals
 
 @Test func levelsComeFromSeverityOrBodyWords() {
