@@ -168,15 +168,7 @@ struct RandomScenarioSimulator {
     // MARK: - Calls
 
     private mutating func pickPod(_ workload: Int, at t: Int64) -> Int {
-        let candidates = podsOf[workload]
-        var pod = candidates[rng.below(candidates.count)]
-        if !pods[pod].isReady(at: t) {
-            let lastCrash = pods[pod].restarts.last { $0.crash <= t }?.crash ?? t
-            if t - lastCrash > 5 * Self.second, let other = candidates.first(where: { pods[$0].isReady(at: t) }) {
-                pod = other
-            }
-        }
-        return pod
+        ScenarioPod.route(among: podsOf[workload], pods: pods, at: t, rng: &rng)
     }
 
     /// One hand-off over the network: sub-millisecond, plus the fault's delay when it

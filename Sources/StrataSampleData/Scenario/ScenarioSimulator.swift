@@ -315,15 +315,7 @@ struct ScenarioSimulator {
     /// stays in the endpoints for a few seconds (readiness probes have not failed yet), and
     /// with no ready pod at all the connection is refused.
     private mutating func pickPod(_ workload: Int, at t: Int64) -> Int {
-        let candidates = podsOf[workload]
-        var pod = candidates[rng.below(candidates.count)]
-        if !pods[pod].isReady(at: t) {
-            let lastCrash = pods[pod].restarts.last { $0.crash <= t }?.crash ?? t
-            if t - lastCrash > 5 * Self.second, let other = candidates.first(where: { pods[$0].isReady(at: t) }) {
-                pod = other
-            }
-        }
-        return pod
+        ScenarioPod.route(among: podsOf[workload], pods: pods, at: t, rng: &rng)
     }
 
     private mutating func call(_ callee: Int, at t: Int64, timeoutMs: Int64, ask: Ask, context: inout RequestContext) -> CallResult {

@@ -156,3 +156,19 @@ struct ScenarioPod: Sendable {
         restarts.first { $0.crash >= from && $0.crash < to }?.crash
     }
 }
+
+extension ScenarioPod {
+    /// Routes a call to one of a workload's pods the way a Service does: a pod that died stays
+    /// in the endpoints for a few seconds (readiness probes have not failed yet); after that a
+    /// ready pod is chosen if there is one. Shared by the fixed and the random simulators.
+    static func route(among candidates: [Int], pods: [ScenarioPod], at t: Int64, rng: inout SplitMix64) -> Int {
+        var pod = candidates[rng.below(candidates.count)]
+        if !pods[pod].isReady(at: t) {
+            let lastCrash = pods[pod].restarts.last { $0.crash <= t }?.crash ?? t
+            if t - lastCrash > 5_000_000_000, let other = candidates.first(where: { pods[$0].isReady(at: t) }) {
+                pod = other
+            }
+        }
+        return pod
+    }
+}
