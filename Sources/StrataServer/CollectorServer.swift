@@ -46,7 +46,6 @@ public final class CollectorServer: Service {
     public let continuous: ContinuousDiagnosis?
     private let logger: Logger
     private let metrics: CollectorMetrics
-    private let dataDirectoryLock: DataDirectoryLock
     /// Whether the last batch was refused for disk space: logged once per episode, not per batch.
     private let refusingForDisk = Mutex(false)
     /// Set once the server listens; tests bind port 0 and read the real port here.
@@ -60,9 +59,7 @@ public final class CollectorServer: Service {
         }
         self.configuration = configuration
         self.logger = logger
-        // Start-up removes files the manifest does not list, which would destroy the work of a
-        // second collector on the same directory: hold an exclusive lock first.
-        dataDirectoryLock = try DataDirectoryLock(directory: configuration.dataDirectory)
+        // First: the store locks the data directory against a second collector.
         store = try LogStore(directory: configuration.dataDirectory, options: configuration.store, logger: logger)
         normalizer = Normalizer(configuration: configuration.normalizer, registry: configuration.parsers)
         templates = TemplateAnnotator(dataDirectory: configuration.dataDirectory, logger: logger)
@@ -264,34 +261,6 @@ public final class CollectorServer: Service {
             status: .init(code: status), headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(bytes: QueryAPI.error(code: code, message: message))))
     }
-}
-
-/// An exclusive `flock` on `<data-dir>/LOCK` for the life of the server (released by the kernel
-/// when the process dies, so a crash never leaves it stale).
-final class DataDirectoryLock: Sendable {
-    private let fd: Int32
-
-    init(directory: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw CollectorError("cannot create the data directory \(directory): \(error)")
-        }
-        let path = directory + "/LOCK"
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CollectorError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let code = errno
-            close(fd)
-            if code == EWOULDBLOCK {
-                throw CollectorError("another collector is using the data directory \(directory) (\(path) is locked); stop it or choose another --data-dir")
-            }
-            throw CollectorError("cannot lock \(path): \(String(cString: strerror(code)))")
-        }
-        self.fd = fd
-    }
-
-    deinit { close(fd) }
 }
 
 public struct CollectorError: Error, CustomStringConvertible {

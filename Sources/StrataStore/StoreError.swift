@@ -7,6 +7,10 @@ public struct StoreError: Error, CustomStringConvertible, Equatable {
         case unsupportedVersion
         /// The operating system refused a read or write.
         case io
+        /// Another process holds the data directory's lock (it is writing there).
+        case inUse
+        /// The path holds no manifest and no write-ahead log.
+        case notADataDirectory
     }
 
     public var kind: Kind

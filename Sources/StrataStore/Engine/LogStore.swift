@@ -69,6 +69,8 @@ public final class LogStore: @unchecked Sendable {
     public let directory: String
     public let options: StoreOptions
     let logger: Logger
+    /// Held for the life of the store: one writer per data directory.
+    private let directoryLock: DataDirectoryLock
     private let wal: WriteAheadLog
     let state: Mutex<State>
     private let flushLock = Mutex(())
@@ -87,6 +89,7 @@ public final class LogStore: @unchecked Sendable {
         var headBytes = 0
         var recent: Set<BatchID> = []
         var counters = MaintenanceCounters()
+        var arrivals = ArrivalState()
     }
 
     struct HeadEntry {
@@ -95,6 +98,8 @@ public final class LogStore: @unchecked Sendable {
         var records: [LogRecord]
         /// The head's accounting of the records (body bytes + 64 each).
         var bytes: Int
+        /// The arrival number of the first record (`arrivals(after:)`).
+        var firstArrival: UInt64
     }
 
     public struct Statistics: Sendable {
@@ -117,6 +122,9 @@ public final class LogStore: @unchecked Sendable {
         self.directory = directory
         self.options = options
         self.logger = logger
+        try StoreFiles.makeDirectory(directory)
+        // Before anything below repairs or deletes a file.
+        directoryLock = try DataDirectoryLock(directory: directory)
         try StoreFiles.makeDirectory(directory + "/segments")
         try StoreFiles.makeDirectory(directory + "/quarantine")
         var manifest = Manifest()
@@ -141,16 +149,15 @@ public final class LogStore: @unchecked Sendable {
         let flushedThrough = manifest.flushedThrough
         var replayed = 0
         let report = try wal.replay { entry in
-            guard entry.sequence >= flushedThrough else { return }
-            guard let batch = try? WireBatch.decode(entry.payload) else {
-                logger.error("write-ahead log entry \(entry.sequence) does not decode; skipped")
-                return
-            }
-            // Two concurrent requests with one batch id could both reach the log (before the
-            // ingest lock existed); only the first counts, as it did before the crash.
-            guard state.recent.insert(batch.id).inserted else { return }
+            guard
+                let batch = Self.unflushedBatch(
+                    entry, flushedThrough: flushedThrough, seen: &state.recent,
+                    problem: { logger.error("\($0)") })
+            else { return }
             let bytes = Self.accountedBytes(batch.records)
-            state.head.append(HeadEntry(sequence: entry.sequence, id: batch.id, records: batch.records, bytes: bytes))
+            let firstArrival = state.arrivals.number(batch.records.count)
+            state.head.append(
+                HeadEntry(sequence: entry.sequence, id: batch.id, records: batch.records, bytes: bytes, firstArrival: firstArrival))
             state.headBytes += bytes
             replayed += batch.records.count
         }
@@ -217,6 +224,20 @@ public final class LogStore: @unchecked Sendable {
         logger.error("segment \(file) failed its checks and was moved to \(target): \(reason)")
     }
 
+    /// The batch a log entry adds to the head: one not yet flushed, that decodes, and whose id
+    /// was not met before (two concurrent requests with one batch id could both reach the log
+    /// before the ingest lock existed; only the first counts, as it did before the crash).
+    static func unflushedBatch(
+        _ entry: WriteAheadLog.Entry, flushedThrough: UInt64, seen: inout Set<BatchID>, problem: (String) -> Void
+    ) -> WireBatch? {
+        guard entry.sequence >= flushedThrough else { return nil }
+        guard let batch = try? WireBatch.decode(entry.payload) else {
+            problem("write-ahead log entry \(entry.sequence) does not decode; skipped")
+            return nil
+        }
+        return seen.insert(batch.id).inserted ? batch : nil
+    }
+
     static func accountedBytes(_ records: [LogRecord]) -> Int {
         records.reduce(0) { $0 + $1.body.utf8.count + 64 }
     }
@@ -255,7 +276,9 @@ public final class LogStore: @unchecked Sendable {
             FaultInjection.check("ingest.after_wal")
             return state.withLock { state in
                 state.recent.insert(id)
-                state.head.append(HeadEntry(sequence: sequence, id: id, records: kept, bytes: bytes))
+                let firstArrival = state.arrivals.number(kept.count)
+                state.head.append(
+                    HeadEntry(sequence: sequence, id: id, records: kept, bytes: bytes, firstArrival: firstArrival))
                 state.headBytes += bytes
                 return state.headBytes
             }
@@ -340,6 +363,8 @@ public final class LogStore: @unchecked Sendable {
                 manifest.recentBatches = Self.pruneRecent(flushedIDs, old: manifest.recentBatches, options: options)
             } install: { state, manifest in
                 state.readers.merge(readers) { $1 }
+                let taken = state.head.prefix(entries.count)
+                state.arrivals.keepFlushed(taken, upTo: options.arrivalsKept)
                 state.head.removeFirst(entries.count)
                 state.headBytes = state.head.reduce(0) { $0 + $1.bytes }
                 state.counters.flushes += 1

@@ -25,6 +25,9 @@ public struct StoreOptions: Sendable {
     /// space than this, so that a full disk never interrupts a log append, a flush or a merge.
     public var minFreeDiskBytes: Int64 = 256 << 20
     public var compaction = CompactionOptions()
+    /// Records a flush took from the head that stay in memory for followers
+    /// (`LogStore.arrivals(after:)`), while someone follows.
+    public var arrivalsKept = 200_000
     public init() {}
 
     /// The retention of records of `namespace` (nil: records without one).

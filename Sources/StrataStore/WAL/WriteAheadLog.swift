@@ -50,34 +50,77 @@ public final class WriteAheadLog: @unchecked Sendable {
     /// Reads every entry in order (call once, before appending), repairing a torn tail.
     public func replay(_ body: (Entry) throws -> Void) throws -> ReplayReport {
         var report = ReplayReport()
-        let names = try StoreFiles.list(directory).filter { $0.hasPrefix("wal-") && $0.hasSuffix(".log") }.sorted()
+        let names = try Self.fileNames(in: directory)
         for (index, name) in names.enumerated() {
             let path = directory + "/" + name
             guard let first = UInt64(name.dropFirst(4).dropLast(4)) else { continue }
             files.append((first, path))
             let bytes = try StoreFiles.read(path)
-            var offset = 0
-            let isLast = index == names.count - 1
-            while offset < bytes.count {
-                guard let entry = Self.decodeEntry(bytes, at: offset) else {
-                    if isLast {
-                        // A crash mid-append: drop the torn tail so new entries follow a good one.
-                        report.truncatedBytes = Int64(bytes.count - offset)
-                        guard truncate(path, off_t(offset)) == 0 else {
-                            throw StoreError(.io, "\(path): cannot truncate torn tail: \(String(cString: strerror(errno)))")
-                        }
-                    } else {
-                        report.corruptEntries += 1
-                    }
-                    break
-                }
-                try body(entry.entry)
+            let end = try Self.forEachEntry(in: bytes) { entry in
+                try body(entry)
                 report.entries += 1
-                nextSequence = max(nextSequence, entry.entry.sequence + 1)
-                offset += entry.length
+                nextSequence = max(nextSequence, entry.sequence + 1)
+            }
+            guard end < bytes.count else { continue }
+            if index == names.count - 1 {
+                // A crash mid-append: drop the torn tail so new entries follow a good one.
+                report.truncatedBytes = Int64(bytes.count - end)
+                guard truncate(path, off_t(end)) == 0 else {
+                    throw StoreError(.io, "\(path): cannot truncate torn tail: \(String(cString: strerror(errno)))")
+                }
+            } else {
+                report.corruptEntries += 1
             }
         }
         return report
+    }
+
+    /// What `read(directory:)` met besides entries.
+    public struct ReadReport: Sendable {
+        /// A damaged entry in a file other than the last (whose torn tail is an append in
+        /// progress, never acknowledged): the rest of that file could not be read.
+        public var problems: [String] = []
+        /// Files listed but gone when read: a flush of the writing store removed them.
+        public var vanishedFiles = 0
+    }
+
+    /// Reads every intact entry of the log in `directory`, in order, changing nothing (no
+    /// torn-tail repair): for readers beside the store that writes the log.
+    public static func read(directory: String, _ body: (Entry) throws -> Void) throws -> ReadReport {
+        var report = ReadReport()
+        let names = try fileNames(in: directory)
+        for (index, name) in names.enumerated() {
+            let path = directory + "/" + name
+            let bytes: [UInt8]
+            do {
+                bytes = try StoreFiles.read(path)
+            } catch {
+                guard StoreFiles.size(path) == nil else { throw error }
+                report.vanishedFiles += 1
+                continue
+            }
+            let end = try forEachEntry(in: bytes, body)
+            if end < bytes.count && index < names.count - 1 {
+                report.problems.append("write-ahead log \(name): damaged entry at byte \(end); the rest of the file is left out")
+            }
+        }
+        return report
+    }
+
+    /// The log's files in sequence order.
+    static func fileNames(in directory: String) throws -> [String] {
+        try StoreFiles.list(directory).filter { $0.hasPrefix("wal-") && $0.hasSuffix(".log") }.sorted()
+    }
+
+    /// Calls `body` with each intact entry of one file's bytes, in order; returns the offset of
+    /// the first torn or damaged entry (`bytes.count` when there is none).
+    static func forEachEntry(in bytes: [UInt8], _ body: (Entry) throws -> Void) rethrows -> Int {
+        var offset = 0
+        while offset < bytes.count, let entry = decodeEntry(bytes, at: offset) {
+            try body(entry.entry)
+            offset += entry.length
+        }
+        return offset
     }
 
     static func decodeEntry(_ bytes: [UInt8], at offset: Int) -> (entry: Entry, length: Int)? {
