@@ -40,7 +40,7 @@ public enum QueryLimits {
 final class QueryRoutes: Sendable {
     let store: LogStore
     let authorize: @Sendable (String?) -> Bool
-    let journal: TailJournal
+    let tailFeed: TailFeed
     /// Every id of the template an id names (docs/TEMPLATES.md, "Ids"), for `template:<id>`.
     let templateAliases: @Sendable (String) -> [String]?
 
@@ -51,7 +51,7 @@ final class QueryRoutes: Sendable {
         self.store = store
         self.authorize = authorize
         self.templateAliases = templateAliases
-        journal = TailJournal(store: store)
+        tailFeed = TailFeed(store: store)
     }
 
     /// A failed request: status, code, message.
@@ -306,11 +306,10 @@ final class QueryRoutes: Sendable {
         }
         let sse = (common.parameters["format"] ?? "sse") != "ndjson"
         let resume = request.headers[.lastEventID] ?? common.parameters["cursor"]
-        let journal = self.journal
+        let feed = self.tailFeed
         let plan = common.plan
         let body = ResponseBody { writer in
-            let subscription = journal.subscribe(resumingAfter: resume)
-            defer { journal.unsubscribe() }
+            let subscription = feed.subscribe(resumingAfter: resume)
             var position = subscription.position
             if let gap = subscription.gap {
                 if sse {
@@ -324,15 +323,17 @@ final class QueryRoutes: Sendable {
             var lastWrite = ContinuousClock.now
             // Ends with the client, or when the collector shuts down (so it need not wait).
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                let batch = journal.records(after: position)
+                let arrivals = feed.store.arrivals(after: position, limit: TailFeed.batchLimit)
                 var out: [UInt8] = []
-                for entry in batch.entries {
-                    position = entry.sequence
-                    guard plan.matches(entry.record) else { continue }
+                if arrivals.missed > 0 {
+                    let message = "\(arrivals.missed) records passed while this stream lagged behind and were not delivered"
+                    out += sse ? Array("event: gap\ndata: ".utf8) + QueryAPI.error(code: "gap", message: message) + [0x0A] : QueryAPI.error(code: "gap", message: message)
+                }
+                for (offset, record) in arrivals.records.enumerated() where plan.matches(record) {
                     var json = JSONWriter()
-                    entry.record.writeJSON(into: &json)
+                    record.writeJSON(into: &json)
                     if sse {
-                        out += Array("id: \(journal.epoch)-\(entry.sequence)\ndata: ".utf8)
+                        out += Array("id: \(feed.epoch)-\(arrivals.first + UInt64(offset))\ndata: ".utf8)
                         out += json.bytes
                         out += Array("\n\n".utf8)
                     } else {
@@ -340,11 +341,7 @@ final class QueryRoutes: Sendable {
                         out.append(0x0A)
                     }
                 }
-                if batch.lost > 0 {
-                    let message = "\(batch.lost) records passed while this stream lagged behind and were not delivered"
-                    out += sse ? Array("event: gap\ndata: ".utf8) + QueryAPI.error(code: "gap", message: message) + [0x0A] : QueryAPI.error(code: "gap", message: message)
-                    position = batch.skippedTo
-                }
+                position = arrivals.through
                 if !out.isEmpty {
                     try await writer.write(ByteBuffer(bytes: out))
                     lastWrite = ContinuousClock.now
@@ -353,7 +350,12 @@ final class QueryRoutes: Sendable {
                     try await writer.write(ByteBuffer(string: sse ? ": keepalive\n\n" : "\n"))
                     lastWrite = ContinuousClock.now
                 }
-                try await Task.sleep(for: .milliseconds(200))
+                if arrivals.records.count < TailFeed.batchLimit {
+                    try await Task.sleep(for: TailFeed.pollInterval)
+                } else {
+                    // More is waiting: no pause, but other streams and requests get their turn.
+                    await Task.yield()
+                }
             }
             try await writer.finish(nil)
         }
@@ -375,197 +377,41 @@ extension HTTPField.Name {
     static let lastEventID = HTTPField.Name("Last-Event-ID")!
 }
 
-/// Records in the order the store received them, numbered, for `tail`. The store does not
-/// announce arrivals, so the journal polls its snapshot: the head only grows between flushes,
-/// and a flush removes a prefix of it. Records that arrived and were flushed between two polls
-/// are recovered from the new segments (what they hold minus what the journal had seen).
-/// Numbers are unique within an epoch (one per journal lifetime, or per restart of polling).
-final class TailJournal: @unchecked Sendable {
-    struct Entry: Sendable {
-        var sequence: UInt64
-        var record: LogRecord
-    }
-
-    struct State {
-        var entries: [Entry] = []
-        var nextSequence: UInt64 = 1
-        var previousHead: [LogRecord] = []
-        var previousSegments: [String: SegmentReader] = [:]
-        var baselined = false
-        var subscribers = 0
-        var lastPoll = ContinuousClock.now
-        var lastSubscriberSeen = ContinuousClock.now
-    }
-
+/// Where `tail` streams start: the store numbers records in the order it received them
+/// (`LogStore.arrivals(after:)`); an event id is `<epoch>-<arrival number>`, the epoch naming
+/// this collector's run, since the numbers start over when the store is opened again.
+final class TailFeed: Sendable {
     let store: LogStore
-    /// Events are numbered within this epoch.
-    var epoch: String { state.withLock { _ in epochValue } }
-    private var epochValue = TailJournal.newEpoch()
-    private let state = Mutex(State())
-    /// Records kept for resuming clients.
-    let capacity: Int
-    static let pollInterval: Duration = .milliseconds(150)
-    static let idleReset: Duration = .seconds(300)
+    let epoch = String(UInt64.random(in: 1...UInt64.max), radix: 36)
+    /// How often a stream asks the store for new records.
+    static let pollInterval: Duration = .milliseconds(200)
+    /// Records taken from the store at a time by one stream.
+    static let batchLimit = 10_000
 
-    init(store: LogStore, capacity: Int = 200_000) {
-        self.store = store
-        self.capacity = capacity
-    }
-
-    static func newEpoch() -> String { String(UInt64.random(in: 1...UInt64.max), radix: 36) }
+    init(store: LogStore) { self.store = store }
 
     struct Subscription {
+        /// The arrival number to follow after.
         var position: UInt64
         var gap: String?
     }
 
-    /// Starts following now, or right after `cursor` (`<epoch>-<n>`) when the journal still
-    /// holds what followed it.
+    /// Starts following now, or right after `cursor` (`<epoch>-<n>`) when the store still holds
+    /// what followed it.
     func subscribe(resumingAfter cursor: String?) -> Subscription {
-        poll()
-        return state.withLock { state in
-            state.subscribers += 1
-            state.lastSubscriberSeen = ContinuousClock.now
-            let now = state.nextSequence - 1
-            guard let cursor, !cursor.isEmpty else { return Subscription(position: now) }
-            let parts = cursor.split(separator: "-")
-            guard parts.count == 2, String(parts[0]) == epochValue, let sequence = UInt64(parts[1]), sequence <= now else {
-                return Subscription(
-                    position: now, gap: "cannot resume after '\(cursor)': the collector restarted or the stream is unknown; following from now")
-            }
-            let oldest = state.entries.first?.sequence ?? state.nextSequence
-            if sequence + 1 < oldest {
-                return Subscription(
-                    position: now, gap: "cannot resume after '\(cursor)': \(oldest - sequence - 1) records passed since and are no longer held; following from now")
-            }
-            return Subscription(position: sequence)
+        let now = store.latestArrival
+        guard let cursor, !cursor.isEmpty else { return Subscription(position: now) }
+        let parts = cursor.split(separator: "-")
+        guard parts.count == 2, String(parts[0]) == epoch, let number = UInt64(parts[1]), number <= now else {
+            return Subscription(
+                position: now, gap: "cannot resume after '\(cursor)': the collector restarted or the stream is unknown; following from now")
         }
-    }
-
-    func unsubscribe() {
-        state.withLock { state in
-            state.subscribers -= 1
-            state.lastSubscriberSeen = ContinuousClock.now
+        let missed = store.arrivals(after: number, limit: 0).missed
+        if missed > 0 {
+            return Subscription(
+                position: now, gap: "cannot resume after '\(cursor)': \(missed) records passed since and are no longer held; following from now")
         }
-    }
-
-    struct Batch {
-        var entries: [Entry]
-        /// Records dropped from the journal before this reader got them.
-        var lost: UInt64
-        var skippedTo: UInt64
-    }
-
-    /// Entries after `position` (polling the store first when due).
-    func records(after position: UInt64) -> Batch {
-        poll()
-        return state.withLock { state in
-            state.lastSubscriberSeen = ContinuousClock.now
-            guard let first = state.entries.first else { return Batch(entries: [], lost: 0, skippedTo: position) }
-            if position + 1 < first.sequence {
-                return Batch(entries: [], lost: first.sequence - position - 1, skippedTo: first.sequence - 1)
-            }
-            let start = Int(position + 1 - first.sequence)
-            guard start < state.entries.count else { return Batch(entries: [], lost: 0, skippedTo: position) }
-            return Batch(entries: Array(state.entries[start...]), lost: 0, skippedTo: position)
-        }
-    }
-
-    /// Brings the journal up to date with the store, at most every `pollInterval`.
-    func poll(force: Bool = false) {
-        let due = state.withLock { state -> Bool in
-            let now = ContinuousClock.now
-            if !force && state.baselined && now - state.lastPoll < Self.pollInterval { return false }
-            state.lastPoll = now
-            return true
-        }
-        guard due else { return }
-        let snapshot = store.snapshot()
-        let segments = Dictionary(snapshot.segments.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
-        let (previous, previousSegments, baselined, idle) = state.withLock { state in
-            (state.previousHead, state.previousSegments, state.baselined,
-             state.subscribers == 0 && ContinuousClock.now - state.lastSubscriberSeen > Self.idleReset)
-        }
-        if !baselined || idle {
-            // Nothing is owed to anyone: start over from what the store holds now.
-            state.withLock { state in
-                if idle { epochValue = Self.newEpoch() }
-                state.entries.removeAll()
-                state.previousHead = snapshot.head
-                state.previousSegments = segments
-                state.baselined = true
-            }
-            return
-        }
-        let arrived = Self.arrivals(previous: previous, head: snapshot.head, previousSegments: previousSegments, segments: segments)
-        state.withLock { state in
-            for record in arrived {
-                state.entries.append(Entry(sequence: state.nextSequence, record: record))
-                state.nextSequence += 1
-            }
-            if state.entries.count > capacity + capacity / 4 { state.entries.removeFirst(state.entries.count - capacity) }
-            state.previousHead = snapshot.head
-            state.previousSegments = segments
-        }
-    }
-
-    /// Records the store received between two views of it, in arrival order.
-    static func arrivals(
-        previous: [LogRecord], head: [LogRecord], previousSegments: [String: SegmentReader], segments: [String: SegmentReader]
-    ) -> [LogRecord] {
-        let p = previous.count
-        // Without a flush the head only grows.
-        if head.count >= p, p == 0 || (head[0] == previous[0] && head[p - 1] == previous[p - 1]), head[0..<p].elementsEqual(previous) {
-            let added = segments.keys.filter { previousSegments[$0] == nil }
-            // With records known in the head, a flush would have taken them: none happened
-            // (new segments come from compaction).
-            if p > 0 || added.isEmpty { return Array(head[p...]) }
-            // An empty head before and new segments: a flush may have taken records that
-            // arrived after the last look.
-            let removed = previousSegments.keys.filter { segments[$0] == nil }
-            return unseenFlushed(
-                flushedKnown: [], added: added.compactMap { segments[$0] }, removed: removed.compactMap { previousSegments[$0] })
-                + Array(head[p...])
-        }
-        // A flush removed the first `k` records we knew: the rest of them start the new head.
-        var k = p
-        if let first = head.first {
-            var candidate = previous.firstIndex(of: first)
-            while let c = candidate {
-                let survivors = p - c
-                if head.count >= survivors && head[0..<survivors].elementsEqual(previous[c...]) {
-                    k = c
-                    break
-                }
-                candidate = previous[(c + 1)...].firstIndex(of: first)
-            }
-        }
-        let added = segments.keys.filter { previousSegments[$0] == nil }.compactMap { segments[$0] }
-        let removed = previousSegments.keys.filter { segments[$0] == nil }.compactMap { previousSegments[$0] }
-        let missed = unseenFlushed(flushedKnown: Array(previous[0..<k]), added: added, removed: removed)
-        return missed + Array(head[(p - k)...])
-    }
-
-    /// What new segments hold beyond the flushed records already seen (and beyond what removed
-    /// segments held, when compaction rewrote some at the same time).
-    static func unseenFlushed(flushedKnown: [LogRecord], added: [SegmentReader], removed: [SegmentReader]) -> [LogRecord] {
-        guard !added.isEmpty else { return [] }
-        var known: [UInt64: [LogRecord]] = [:]
-        func remember(_ record: LogRecord) { known[Fingerprint.of(record), default: []].append(record) }
-        flushedKnown.forEach(remember)
-        for segment in removed { (try? segment.readAllRecords())?.forEach(remember) }
-        var result: [LogRecord] = []
-        for segment in added.sorted(by: { $0.path < $1.path }) {
-            for record in (try? segment.readAllRecords()) ?? [] {
-                let key = Fingerprint.of(record)
-                if let index = known[key]?.firstIndex(of: record) {
-                    known[key]?.remove(at: index)
-                } else {
-                    result.append(record)
-                }
-            }
-        }
-        return result.sorted { $0.timestamp < $1.timestamp }
+        return Subscription(position: number)
     }
 }
 
