@@ -93,12 +93,12 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]),
         // Message template mining (constant text apart from variables).
-        .target(name: "StrataTemplates", dependencies: ["StrataCore"]),
+        .target(name: "StrataTemplates"),
         // Incident detection, correlation across workloads and ranked reports.
         .target(
             name: "StrataDiagnosis",
             dependencies: [
-                "StrataCore", "StrataTemplates", "StrataStore", "StrataQuery",
+                "StrataCore", "StrataTemplates",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // Realistic node log trees for the demo, benchmarks and tests.
@@ -112,6 +112,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // Diagnosis accuracy on generated incidents with random topologies (not in the
         // `strata` product): swift build -c release --product DiagnosisScenarioBench
@@ -124,16 +125,17 @@ let package = Package(
         .testTarget(name: "StrataParsersTests", dependencies: ["StrataParsers", "StrataCore"]),
         .testTarget(name: "StrataStoreTests", dependencies: ["StrataStore", "StrataCore"]),
         .testTarget(name: "StrataQueryTests", dependencies: ["StrataQuery", "StrataStore", "StrataCore", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "StrataTemplatesTests", dependencies: ["StrataTemplates", "StrataCore"]),
+        .testTarget(name: "StrataTemplatesTests", dependencies: ["StrataTemplates"]),
         .testTarget(
             name: "StrataDiagnosisTests",
             dependencies: [
-                "StrataDiagnosis", "StrataTemplates", "StrataStore", "StrataQuery", "StrataCore", "StrataSampleData",
+                "StrataDiagnosis", "StrataCore", "StrataSampleData",
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "StrataServerTests",
             dependencies: [
-                "StrataServer", "StrataStore", "StrataCore", "StrataAgent", "StrataParsers", "StrataDiagnosis",
+                "StrataServer", "StrataStore", "StrataQuery", "StrataCore", "StrataAgent", "StrataDiagnosis",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(

@@ -1,62 +1,10 @@
 import StrataCore
-import StrataStore
 
-/// Where a diagnosis reads records from.
+/// Where a diagnosis reads records from: records in memory here; a store snapshot is read by
+/// `SnapshotRecordSource`, where store and diagnosis meet (StrataServer).
 public protocol RecordSource {
     /// Every record with `from <= timestamp < to`, in any order.
     func records(in range: TimeRange) throws -> [LogRecord]
-}
-
-/// Reads a store snapshot directly: the segments' blocks whose time range overlaps, then the
-/// in-memory head. Blocks are pruned by their time bounds, so a two-minute window in a day of
-/// data decodes only the blocks that hold those minutes.
-public struct SnapshotRecordSource: RecordSource {
-    public var snapshot: LogStore.Snapshot
-    public var clock: RecordClock
-
-    public init(snapshot: LogStore.Snapshot, clock: RecordClock = .runtime()) {
-        self.snapshot = snapshot
-        self.clock = clock
-    }
-
-    /// The columns a diagnosis needs (the observed time is left on disk; attributes hold the
-    /// runtime time when the collector replaced it).
-    static let columns: ColumnSet = [.timestamp, .resource, .stream, .severity, .flags, .traceID, .spanID, .body, .attributes]
-
-    public func records(in range: TimeRange) throws -> [LogRecord] {
-        var result: [LogRecord] = []
-        let margin = clock.margin
-        for segment in snapshot.segments {
-            for index in segment.blocks(overlapping: range.from - margin, range.to - 1 + margin) {
-                let block: DecodedBlock
-                do {
-                    block = try segment.readBlock(index, columns: Self.columns)
-                } catch {
-                    throw DiagnosisError.unreadableSegment(path: segment.path, reason: "\(error)")
-                }
-                for row in 0..<block.rowCount {
-                    let stored = block.timestamp(at: row)
-                    if margin == 0 {
-                        if range.contains(stored) { result.append(block.record(at: row)) }
-                        continue
-                    }
-                    let time = clock.time(stored: stored, runtime: block.attributeValue(forKey: RecordClock.runtimeTimeKey, at: row))
-                    guard range.contains(time) else { continue }
-                    var record = block.record(at: row)
-                    record.timestamp = time
-                    result.append(record)
-                }
-            }
-        }
-        for record in snapshot.head {
-            let time = clock.time(of: record)
-            guard range.contains(time) else { continue }
-            var copy = record
-            copy.timestamp = time
-            result.append(copy)
-        }
-        return result
-    }
 }
 
 /// Which clock places a record in time. The container runtime stamps every line on the node
@@ -81,12 +29,13 @@ public struct RecordClock: Sendable, Hashable {
     /// The stored timestamp as is.
     public static let stored = RecordClock(preferRuntime: false, margin: 0)
 
-    func time(stored: Int64, runtime: String?) -> Int64 {
+    /// The time of a record stored at `stored` that kept the runtime time `runtime`.
+    public func time(stored: Int64, runtime: String?) -> Int64 {
         guard preferRuntime, let runtime, let parsed = RFC3339Parser.parse(runtime) else { return stored }
         return parsed
     }
 
-    func time(of record: LogRecord) -> Int64 {
+    public func time(of record: LogRecord) -> Int64 {
         guard preferRuntime else { return record.timestamp }
         return time(stored: record.timestamp, runtime: record.attributes.first { $0.key == Self.runtimeTimeKey }?.value)
     }

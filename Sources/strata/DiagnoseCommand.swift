@@ -7,6 +7,7 @@ import StrataAgent
 import StrataCore
 import StrataDiagnosis
 import enum StrataQuery.DataDirectoryReader
+import struct StrataServer.SnapshotRecordSource
 import StrataStore
 
 struct DiagnoseCommand: AsyncParsableCommand {

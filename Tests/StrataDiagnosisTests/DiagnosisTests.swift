@@ -1,7 +1,5 @@
 import Foundation
-import Logging
 import StrataCore
-import StrataStore
 import Testing
 
 @testable import StrataDiagnosis
@@ -338,16 +336,5 @@ func cascade() -> (window: TimeRange, windowRecords: [LogRecord], baseline: Time
     let runtime = try InMemoryRecordSource(records: [shifted, plain, outside], clock: .runtime()).records(in: range)
     #expect(runtime.map(\.body) == ["app stamped in local time", "no shift"])
     #expect(runtime[0].timestamp == t0 + 5 * second)
-
-    // The same through a real store: one record flushed into a segment, one left in the head.
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("strata-diagnosis-\(UUID().uuidString)").path
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    let store = try LogStore(directory: directory, logger: Logger(label: "test"))
-    _ = try store.ingest(batchID: nil, records: [shifted, outside], now: t0)
-    try store.flush()
-    _ = try store.ingest(batchID: nil, records: [plain], now: t0)
-    let stored = try SnapshotRecordSource(snapshot: store.snapshot()).records(in: range)
-    #expect(Set(stored.map(\.body)) == ["app stamped in local time", "no shift"])
-    #expect(stored.first { $0.body == "app stamped in local time" }?.timestamp == t0 + 5 * second)
-    #expect(try SnapshotRecordSource(snapshot: store.snapshot(), clock: .stored).records(in: range).map(\.body) == ["no shift"])
+    // The same through a real store: StrataServerTests, SnapshotRecordSourceTests.
 }
