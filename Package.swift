@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "strata", targets: ["strata"]),
         .library(name: "StrataCore", targets: ["StrataCore"]),
+        .library(name: "StrataConfiguration", targets: ["StrataConfiguration"]),
         .library(name: "StrataAgent", targets: ["StrataAgent"]),
         .library(name: "StrataParsers", targets: ["StrataParsers"]),
         .library(name: "StrataStore", targets: ["StrataStore"]),
@@ -49,10 +50,14 @@ let package = Package(
                 "CZstd", "CLZ4", "CRE2Shim", "CStrataNative",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Typed reading of YAML configurations, one error type for every configuration problem.
+        .target(
+            name: "StrataConfiguration",
+            dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(
             name: "StrataAgent",
             dependencies: [
-                "StrataCore", "CStrataNative",
+                "StrataCore", "StrataConfiguration", "CStrataNative",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -63,12 +68,11 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Yams", package: "Yams"),
             ]),
         .target(
             name: "StrataParsers",
             dependencies: [
-                "StrataCore",
+                "StrataCore", "StrataConfiguration",
                 .product(name: "Yams", package: "Yams"),
             ]),
         .target(
@@ -83,7 +87,8 @@ let package = Package(
         .target(
             name: "StrataServer",
             dependencies: [
-                "StrataCore", "StrataStore", "StrataParsers", "StrataQuery", "StrataTemplates", "StrataDiagnosis", "CZlib",
+                "StrataCore", "StrataConfiguration", "StrataStore", "StrataParsers", "StrataQuery", "StrataTemplates", "StrataDiagnosis",
+                "CZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -106,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "strata",
             dependencies: [
-                "StrataCore", "StrataAgent", "StrataSampleData", "StrataServer", "StrataStore", "StrataParsers",
+                "StrataCore", "StrataConfiguration", "StrataAgent", "StrataSampleData", "StrataServer", "StrataStore", "StrataParsers",
                 "StrataQuery", "StrataTemplates", "StrataDiagnosis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -121,7 +126,7 @@ let package = Package(
 
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
         .testTarget(name: "StrataSampleDataTests", dependencies: ["StrataSampleData"]),
-        .testTarget(name: "StrataParsersTests", dependencies: ["StrataParsers", "StrataCore"]),
+        .testTarget(name: "StrataParsersTests", dependencies: ["StrataParsers", "StrataConfiguration", "StrataCore"]),
         .testTarget(name: "StrataStoreTests", dependencies: ["StrataStore", "StrataCore"]),
         .testTarget(name: "StrataQueryTests", dependencies: ["StrataQuery", "StrataStore", "StrataCore", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StrataTemplatesTests", dependencies: ["StrataTemplates", "StrataCore"]),
@@ -133,13 +138,13 @@ let package = Package(
         .testTarget(
             name: "StrataServerTests",
             dependencies: [
-                "StrataServer", "StrataStore", "StrataCore", "StrataAgent", "StrataParsers", "StrataDiagnosis",
+                "StrataServer", "StrataConfiguration", "StrataStore", "StrataCore", "StrataAgent", "StrataParsers", "StrataDiagnosis",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "StrataAgentTests",
             dependencies: [
-                "StrataAgent", "StrataCore", "StrataSampleData",
+                "StrataAgent", "StrataConfiguration", "StrataCore", "StrataSampleData",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),

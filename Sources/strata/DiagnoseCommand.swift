@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import StrataAgent
+import StrataConfiguration
 import StrataCore
 import StrataDiagnosis
 import enum StrataQuery.DataDirectoryReader
