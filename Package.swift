@@ -12,6 +12,8 @@ let package = Package(
         .library(name: "StrataParsers", targets: ["StrataParsers"]),
         .library(name: "StrataStore", targets: ["StrataStore"]),
         .library(name: "StrataQuery", targets: ["StrataQuery"]),
+        .library(name: "StrataQueryClient", targets: ["StrataQueryClient"]),
+        .library(name: "StrataOutput", targets: ["StrataOutput"]),
         .library(name: "StrataServer", targets: ["StrataServer"]),
         .library(name: "StrataTemplates", targets: ["StrataTemplates"]),
         .library(name: "StrataDiagnosis", targets: ["StrataDiagnosis"]),
@@ -82,6 +84,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "StrataQuery", dependencies: ["StrataCore", "StrataStore"]),
+        // The query service over a collector's HTTP API (kept out of StrataQuery: no HTTP client there).
+        .target(
+            name: "StrataQueryClient",
+            dependencies: [
+                "StrataCore", "StrataQuery",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        // What the command line prints: records, tables, charts, listings.
+        .target(name: "StrataOutput", dependencies: ["StrataCore", "StrataStore", "StrataQuery"]),
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
@@ -112,7 +124,7 @@ let package = Package(
             name: "strata",
             dependencies: [
                 "StrataCore", "StrataConfiguration", "StrataAgent", "StrataSampleData", "StrataServer", "StrataStore", "StrataParsers",
-                "StrataQuery", "StrataTemplates", "StrataDiagnosis",
+                "StrataQuery", "StrataQueryClient", "StrataOutput", "StrataTemplates", "StrataDiagnosis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -129,6 +141,7 @@ let package = Package(
         .testTarget(name: "StrataParsersTests", dependencies: ["StrataParsers", "StrataConfiguration", "StrataCore"]),
         .testTarget(name: "StrataStoreTests", dependencies: ["StrataStore", "StrataCore"]),
         .testTarget(name: "StrataQueryTests", dependencies: ["StrataQuery", "StrataStore", "StrataCore", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "StrataOutputTests", dependencies: ["StrataOutput", "StrataQuery", "StrataStore", "StrataCore"]),
         .testTarget(name: "StrataTemplatesTests", dependencies: ["StrataTemplates", "StrataCore"]),
         .testTarget(
             name: "StrataDiagnosisTests",

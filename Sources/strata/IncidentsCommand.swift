@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import StrataCore
 import StrataDiagnosis
+import StrataOutput
 
 /// `strata incidents`: the incidents a collector's continuous diagnosis opened
 /// (docs/API.md, "Incident endpoints", docs/DIAGNOSIS.md "Continuous mode").
@@ -146,19 +147,14 @@ enum IncidentTable {
 
     static func render(_ list: IncidentAPI.ListBody) -> String {
         guard !list.incidents.isEmpty else { return "no incidents\n" }
-        var rows = [["ID", "STATE", "SEVERITY", "OPENED", "UPDATED", "TOP SUSPECT", "SCORE"]]
+        var table = TextTable(header: ["ID", "STATE", "SEVERITY", "OPENED", "UPDATED", "TOP SUSPECT", "SCORE"])
         for incident in list.incidents {
-            rows.append([
+            table.append([
                 incident.id, incident.state.rawValue, incident.severity.rawValue, time(incident.openedAt), time(incident.updatedAt),
                 incident.topSuspect?.name ?? "-", incident.topSuspect.map { String(format: "%.1f", $0.score) } ?? "-",
             ])
         }
-        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        var out = rows.map { row in
-            row.enumerated().map { column, cell in
-                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }.joined(separator: "\n") + "\n"
+        var out = table.render() + "\n"
         if list.count > list.incidents.count { out += "(\(list.incidents.count) of \(list.count); raise --limit for more)\n" }
         return out
     }
