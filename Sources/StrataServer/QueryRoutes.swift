@@ -30,9 +30,9 @@ extension CollectorServer {
 /// Limits of the query API.
 public enum QueryLimits {
     public static let maxQueryBytes = 4096
-    public static let maxLimit = 10_000
+    public static let maxLimit = QueryServiceLimits.pageSize
     public static let defaultLimit = 100
-    public static let maxGroups = 10_000
+    public static let maxGroups = QueryServiceLimits.maxGroups
     public static let defaultTimeout: Duration = .seconds(30)
     public static let maxTimeout: Duration = .seconds(300)
 }
