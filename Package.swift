@@ -7,10 +7,13 @@ let package = Package(
     products: [
         .executable(name: "strata", targets: ["strata"]),
         .library(name: "StrataCore", targets: ["StrataCore"]),
+        .library(name: "StrataConfiguration", targets: ["StrataConfiguration"]),
         .library(name: "StrataAgent", targets: ["StrataAgent"]),
         .library(name: "StrataParsers", targets: ["StrataParsers"]),
         .library(name: "StrataStore", targets: ["StrataStore"]),
         .library(name: "StrataQuery", targets: ["StrataQuery"]),
+        .library(name: "StrataQueryClient", targets: ["StrataQueryClient"]),
+        .library(name: "StrataOutput", targets: ["StrataOutput"]),
         .library(name: "StrataServer", targets: ["StrataServer"]),
         .library(name: "StrataTemplates", targets: ["StrataTemplates"]),
         .library(name: "StrataDiagnosis", targets: ["StrataDiagnosis"]),
@@ -49,10 +52,14 @@ let package = Package(
                 "CZstd", "CLZ4", "CRE2Shim", "CStrataNative",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Typed reading of YAML configurations, one error type for every configuration problem.
+        .target(
+            name: "StrataConfiguration",
+            dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(
             name: "StrataAgent",
             dependencies: [
-                "StrataCore", "CStrataNative",
+                "StrataCore", "StrataConfiguration", "CStrataNative",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -63,12 +70,11 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Yams", package: "Yams"),
             ]),
         .target(
             name: "StrataParsers",
             dependencies: [
-                "StrataCore",
+                "StrataCore", "StrataConfiguration",
                 .product(name: "Yams", package: "Yams"),
             ]),
         .target(
@@ -78,12 +84,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "StrataQuery", dependencies: ["StrataCore", "StrataStore"]),
+        // The query service over a collector's HTTP API (kept out of StrataQuery: no HTTP client there).
+        .target(
+            name: "StrataQueryClient",
+            dependencies: [
+                "StrataCore", "StrataQuery",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        // What the command line prints: records, tables, charts, listings.
+        .target(name: "StrataOutput", dependencies: ["StrataCore", "StrataStore", "StrataQuery"]),
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "StrataServer",
             dependencies: [
-                "StrataCore", "StrataStore", "StrataParsers", "StrataQuery", "StrataTemplates", "StrataDiagnosis", "CZlib",
+                "StrataCore", "StrataConfiguration", "StrataStore", "StrataParsers", "StrataQuery", "StrataTemplates", "StrataDiagnosis",
+                "CZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -106,8 +123,8 @@ let package = Package(
         .executableTarget(
             name: "strata",
             dependencies: [
-                "StrataCore", "StrataAgent", "StrataSampleData", "StrataServer", "StrataStore", "StrataParsers",
-                "StrataQuery", "StrataTemplates", "StrataDiagnosis",
+                "StrataCore", "StrataConfiguration", "StrataAgent", "StrataSampleData", "StrataServer", "StrataStore", "StrataParsers",
+                "StrataQuery", "StrataQueryClient", "StrataOutput", "StrataTemplates", "StrataDiagnosis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -122,9 +139,10 @@ let package = Package(
 
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
         .testTarget(name: "StrataSampleDataTests", dependencies: ["StrataSampleData"]),
-        .testTarget(name: "StrataParsersTests", dependencies: ["StrataParsers", "StrataCore"]),
+        .testTarget(name: "StrataParsersTests", dependencies: ["StrataParsers", "StrataConfiguration", "StrataCore"]),
         .testTarget(name: "StrataStoreTests", dependencies: ["StrataStore", "StrataCore"]),
         .testTarget(name: "StrataQueryTests", dependencies: ["StrataQuery", "StrataStore", "StrataCore", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "StrataOutputTests", dependencies: ["StrataOutput", "StrataQuery", "StrataStore", "StrataCore"]),
         .testTarget(name: "StrataTemplatesTests", dependencies: ["StrataTemplates"]),
         .testTarget(
             name: "StrataDiagnosisTests",
@@ -135,13 +153,13 @@ let package = Package(
         .testTarget(
             name: "StrataServerTests",
             dependencies: [
-                "StrataServer", "StrataStore", "StrataQuery", "StrataCore", "StrataAgent", "StrataDiagnosis",
+                "StrataServer", "StrataConfiguration", "StrataStore", "StrataQuery", "StrataCore", "StrataAgent", "StrataDiagnosis",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "StrataAgentTests",
             dependencies: [
-                "StrataAgent", "StrataCore", "StrataSampleData",
+                "StrataAgent", "StrataConfiguration", "StrataCore", "StrataSampleData",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),

@@ -1,3 +1,4 @@
+import StrataConfiguration
 import StrataCore
 
 /// What happened to a record.
@@ -68,7 +69,7 @@ public struct Normalizer: Sendable {
     }
 
     /// Like `init(configuration:registry:)`, but an unknown parser name is an error.
-    public init(validating configuration: NormalizerConfiguration, registry: ParserRegistry) throws(NormalizeConfigurationError) {
+    public init(validating configuration: NormalizerConfiguration, registry: ParserRegistry) throws(ConfigurationError) {
         try configuration.validate(against: registry)
         self.init(configuration: configuration, registry: registry)
     }

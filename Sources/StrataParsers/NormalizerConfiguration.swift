@@ -1,5 +1,5 @@
+import StrataConfiguration
 import StrataCore
-import Yams
 
 /// Which records a rule applies to: globs over the record's Kubernetes identity. A key left out
 /// matches everything; a record without that resource attribute matches only `*`.
@@ -82,17 +82,8 @@ public struct NormalizerConfiguration: Sendable {
     /// Reads the top-level `normalize:` key of a whole configuration file (other top-level keys
     /// belong to other parts of the collector and are left alone). No `normalize:` key gives
     /// the defaults.
-    public init(yaml: String) throws(NormalizeConfigurationError) {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch {
-            throw NormalizeConfigurationError(key: "", reason: "the configuration is not valid YAML: \(error)")
-        }
-        if let root, root.mapping == nil {
-            throw NormalizeConfigurationError(key: "", reason: "the configuration must be a mapping at the top level")
-        }
-        try self.init(section: root?.mapping?["normalize"], path: "normalize")
+    public init(yaml: String) throws(ConfigurationError) {
+        try self.init(section: try ConfigTree(yaml: yaml).section("normalize"))
     }
 
     static let sectionKeys: Set<String> = ["default_parser", "trace_extraction", "severity_sniffing", "redact", "rules"]
@@ -102,21 +93,20 @@ public struct NormalizerConfiguration: Sendable {
     static let dropKeys: Set<String> = ["field", "regex", "severity_below"]
     static let patternKeys: Set<String> = ["name", "regex"]
 
-    /// Reads the section itself (`path` prefixes the keys named in errors).
-    public init(section: Node?, path: String = "normalize") throws(NormalizeConfigurationError) {
-        let top = ConfigReader(node: section, path: path)
-        _ = try top.entries(allowed: Self.sectionKeys)
-        defaultParser = try top.child("default_parser").string() ?? "auto"
-        traceExtraction = try top.child("trace_extraction").bool() ?? true
-        severitySniffing = try top.child("severity_sniffing").bool() ?? true
+    /// Reads the section itself (its path prefixes the keys named in errors).
+    public init(section top: ConfigSection) throws(ConfigurationError) {
+        try top.keys(allowed: Self.sectionKeys)
+        defaultParser = try top.string("default_parser") ?? "auto"
+        traceExtraction = try top.bool("trace_extraction", default: true)
+        severitySniffing = try top.bool("severity_sniffing", default: true)
 
         // Global redaction.
-        let redact = top.child("redact")
-        _ = try redact.entries(allowed: Self.redactKeys)
+        let redact = top.section("redact")
+        try redact.keys(allowed: Self.redactKeys)
         var builtins = Redactor.Builtins.all
-        let builtinNode = redact.child("builtin")
-        if !builtinNode.isNull {
-            if builtinNode.node?.scalar != nil, let enabled = try? builtinNode.bool() {
+        let builtinNode = redact.section("builtin")
+        if builtinNode.exists {
+            if builtinNode.isSingleValue, let enabled = try? builtinNode.bool() {
                 builtins = enabled ? .all : []
             } else {
                 builtins = []
@@ -131,33 +121,30 @@ public struct NormalizerConfiguration: Sendable {
             }
         }
         var extraKeys: [String] = []
-        for item in try redact.child("keys").list() { extraKeys.append(try item.requiredString()) }
-        let patterns = try Self.patterns(redact.child("patterns"))
+        for item in try redact.section("keys").list() { extraKeys.append(try item.requiredString()) }
+        let patterns = try Self.patterns(redact.section("patterns"))
         redactor = Redactor(builtins: builtins, extraKeys: extraKeys, patterns: patterns)
 
         // Rules.
         var rules: [NormalizeRule] = []
-        for item in try top.child("rules").list() {
-            guard item.node?.mapping != nil else { throw item.fail("a rule is a mapping (match, parser, rename, drop, redact)") }
-            let keys = Set(try item.entries(allowed: Self.ruleKeys).map(\.0))
-            var rule = NormalizeRule(name: try item.child("name").string())
-            let match = item.child("match")
-            _ = try match.entries(allowed: Self.matchKeys)
+        for item in try top.section("rules").list() {
+            guard item.isMapping else { throw item.fail("a rule is a mapping (match, parser, rename, drop, redact)") }
+            let keys = try item.keys(allowed: Self.ruleKeys)
+            var rule = NormalizeRule(name: try item.string("name"))
+            let match = item.section("match")
+            try match.keys(allowed: Self.matchKeys)
             rule.selector = RecordSelector(
-                namespace: try match.child("namespace").string() ?? "*", pod: try match.child("pod").string() ?? "*",
-                container: try match.child("container").string() ?? "*")
-            if keys.contains("parser") { rule.parser = try item.child("parser").requiredString() }
-            let rename = item.child("rename")
-            for (from, value) in try rename.pairs() {
-                let to = try ConfigReader(node: value, path: rename.key(from)).requiredString()
-                rule.renames.append((from, to))
+                namespace: try match.string("namespace") ?? "*", pod: try match.string("pod") ?? "*",
+                container: try match.string("container") ?? "*")
+            if keys.contains("parser") { rule.parser = try item.section("parser").requiredString() }
+            for (from, value) in try item.section("rename").pairs() {
+                rule.renames.append((from, try value.requiredString()))
             }
-            let drop = item.child("drop")
-            let dropItems = drop.node?.sequence != nil ? try drop.list() : (drop.isNull ? [] : [drop])
-            for condition in dropItems {
+            let drop = item.section("drop")
+            for condition in drop.isList ? try drop.list() : (drop.exists ? [drop] : []) {
                 rule.drops.append(try Self.dropCondition(condition))
             }
-            rule.redactions = try Self.patterns(item.child("redact"))
+            rule.redactions = try Self.patterns(item.section("redact"))
             guard !keys.subtracting(["name", "match"]).isEmpty else {
                 throw item.fail("the rule does nothing: give parser, rename, drop or redact")
             }
@@ -166,19 +153,19 @@ public struct NormalizerConfiguration: Sendable {
         self.rules = rules
     }
 
-    static func dropCondition(_ reader: ConfigReader) throws(NormalizeConfigurationError) -> DropCondition {
-        let keys = Set(try reader.entries(allowed: dropKeys).map(\.0))
+    static func dropCondition(_ reader: ConfigSection) throws(ConfigurationError) -> DropCondition {
+        let keys = try reader.keys(allowed: dropKeys)
         if keys.contains("severity_below") {
             guard keys.count == 1 else { throw reader.fail("severity_below stands alone (no field or regex)") }
-            let level = reader.child("severity_below")
+            let level = reader.section("severity_below")
             let text = try level.requiredString()
             guard let severity = SeverityWords.match(text) else {
                 throw level.fail("expected a level (trace, debug, info, warn, error, fatal), found '\(text)'")
             }
             return .severityBelow(severity)
         }
-        let field = try reader.child("field").requiredString()
-        let regexReader = reader.child("regex")
+        let field = try reader.section("field").requiredString()
+        let regexReader = reader.section("regex")
         let pattern = try regexReader.requiredString()
         do {
             return .fieldMatches(field: field, regex: try RE2Regex(pattern))
@@ -190,15 +177,15 @@ public struct NormalizerConfiguration: Sendable {
     }
 
     /// A list of patterns, each a regex string or `{name, regex}`.
-    static func patterns(_ reader: ConfigReader) throws(NormalizeConfigurationError) -> [RedactionPattern] {
+    static func patterns(_ reader: ConfigSection) throws(ConfigurationError) -> [RedactionPattern] {
         var result: [RedactionPattern] = []
         for item in try reader.list() {
             var name = item.path
-            let regexReader: ConfigReader
-            if item.node?.mapping != nil {
-                _ = try item.entries(allowed: patternKeys)
-                name = try item.child("name").string() ?? name
-                regexReader = item.child("regex")
+            let regexReader: ConfigSection
+            if item.isMapping {
+                try item.keys(allowed: patternKeys)
+                name = try item.string("name") ?? name
+                regexReader = item.section("regex")
             } else {
                 regexReader = item
             }
@@ -213,10 +200,10 @@ public struct NormalizerConfiguration: Sendable {
     }
 
     /// Checks that every parser named exists in `registry` (`auto` and `none` always do).
-    public func validate(against registry: ParserRegistry) throws(NormalizeConfigurationError) {
-        func check(_ name: String, _ key: String) throws(NormalizeConfigurationError) {
+    public func validate(against registry: ParserRegistry) throws(ConfigurationError) {
+        func check(_ name: String, _ key: String) throws(ConfigurationError) {
             guard ParserRegistry.reservedNames.contains(name) || registry.parser(named: name) != nil else {
-                throw NormalizeConfigurationError(
+                throw ConfigurationError(
                     key: key, reason: "unknown parser '\(name)' (known: auto, none, \(registry.names.joined(separator: ", ")))")
             }
         }

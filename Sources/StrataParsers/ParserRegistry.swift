@@ -1,4 +1,5 @@
 import Foundation
+import StrataConfiguration
 import StrataCore
 import Yams
 
@@ -54,27 +55,27 @@ public struct ParserRegistry: Sendable {
                 .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
         } catch {
             throw ParserDefinitionErrors(problems: [
-                NormalizeConfigurationError(file: directory, key: "", reason: "cannot read the parser directory: \(error.localizedDescription)")
+                ConfigurationError(file: directory, key: "", reason: "cannot read the parser directory: \(error.localizedDescription)")
             ])
         }
-        var problems: [NormalizeConfigurationError] = []
+        var problems: [ConfigurationError] = []
         var definedIn: [String: String] = [:]
         for file in files {
             let path = (directory as NSString).appendingPathComponent(file)
             do {
                 guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-                    throw NormalizeConfigurationError(file: path, key: "", reason: "cannot read the file as UTF-8 text")
+                    throw ConfigurationError(file: path, key: "", reason: "cannot read the file as UTF-8 text")
                 }
                 let parser = try definition(yaml: text, file: path)
                 if let other = definedIn[parser.name] {
-                    throw NormalizeConfigurationError(file: path, key: "name", reason: "'\(parser.name)' is already defined in \(other)")
+                    throw ConfigurationError(file: path, key: "name", reason: "'\(parser.name)' is already defined in \(other)")
                 }
                 definedIn[parser.name] = path
                 registry.register(parser)
-            } catch let error as NormalizeConfigurationError {
+            } catch let error as ConfigurationError {
                 problems.append(error)
             } catch {
-                problems.append(NormalizeConfigurationError(file: path, key: "", reason: "\(error)"))
+                problems.append(ConfigurationError(file: path, key: "", reason: "\(error)"))
             }
         }
         guard problems.isEmpty else { throw ParserDefinitionErrors(problems: problems) }
@@ -97,25 +98,24 @@ public struct ParserRegistry: Sendable {
     ///     timezone: "+01:00"
     ///
     /// or a built-in under a name: `name: spring` / `decoder: logback` / `timezone: "+01:00"`.
-    public static func definition(yaml: String, file: String) throws(NormalizeConfigurationError) -> any LogParser {
+    public static func definition(yaml: String, file: String) throws(ConfigurationError) -> any LogParser {
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
         } catch {
-            throw NormalizeConfigurationError(file: file, key: "", reason: "not valid YAML: \(error)")
+            throw ConfigurationError(file: file, key: "", reason: "not valid YAML: \(error)")
         }
-        let top = ConfigReader(node: root, path: "", file: file)
+        let top = ConfigSection(node: root, file: file)
         do {
-            guard root?.mapping != nil else { throw top.fail("a parser definition is a mapping (name, regex or decoder, …)") }
-            let entries = try top.entries(allowed: definitionKeys)
-            let keys = Set(entries.map(\.0))
-            let name = try top.child("name").requiredString()
+            guard top.isMapping else { throw top.fail("a parser definition is a mapping (name, regex or decoder, …)") }
+            let keys = try top.keys(allowed: definitionKeys)
+            let name = try top.section("name").requiredString()
             guard !reservedNames.contains(name) else {
                 throw top.error("name", "'\(name)' is reserved (auto, none)")
             }
-            let offset = try top.child("timezone").utcOffset() ?? 0
+            let offset = try top.section("timezone").utcOffset() ?? 0
             let options = DecoderOptions(utcOffset: offset)
-            if let decoder = try top.child("decoder").string() {
+            if let decoder = try top.section("decoder").string() {
                 guard !keys.contains("regex") else { throw top.error("regex", "give either decoder or regex, not both") }
                 for key in ["time", "severity", "message", "trace_id", "span_id", "attributes"] where keys.contains(key) {
                     throw top.error(key, "only regex definitions map fields; the \(decoder) decoder finds its own")
@@ -125,7 +125,7 @@ public struct ParserRegistry: Sendable {
                 }
                 return parser
             }
-            guard let pattern = try top.child("regex").string(), !pattern.isEmpty else {
+            guard let pattern = try top.section("regex").string(), !pattern.isEmpty else {
                 throw top.error("regex", "is required (or name a built-in with decoder)")
             }
             let regex: RE2Regex
@@ -139,14 +139,14 @@ public struct ParserRegistry: Sendable {
             }
 
             var time: RegexParser.TimeField?
-            let timeNode = top.child("time")
-            if !timeNode.isNull {
+            let timeNode = top.section("time")
+            if timeNode.exists {
                 if let field = try? timeNode.string() {
                     time = RegexParser.TimeField(group: field, format: .rfc3339)
                 } else {
-                    _ = try timeNode.entries(allowed: ["field", "format"])
-                    let field = try timeNode.child("field").requiredString()
-                    let formatReader = timeNode.child("format")
+                    try timeNode.keys(allowed: ["field", "format"])
+                    let field = try timeNode.section("field").requiredString()
+                    let formatReader = timeNode.section("format")
                     var format = TimeFormat.rfc3339
                     if let text = try formatReader.string() {
                         do {
@@ -159,17 +159,16 @@ public struct ParserRegistry: Sendable {
                 }
             }
             var severity: RegexParser.SeverityField?
-            let severityNode = top.child("severity")
-            if !severityNode.isNull {
+            let severityNode = top.section("severity")
+            if severityNode.exists {
                 if let field = try? severityNode.string() {
                     severity = RegexParser.SeverityField(group: field)
                 } else {
-                    _ = try severityNode.entries(allowed: ["field", "map"])
-                    let field = try severityNode.child("field").requiredString()
+                    try severityNode.keys(allowed: ["field", "map"])
+                    let field = try severityNode.section("field").requiredString()
                     var map: [String: Severity] = [:]
-                    let mapNode = severityNode.child("map")
-                    for (text, value) in try mapNode.pairs() {
-                        let reader = ConfigReader(node: value, path: mapNode.key(text), file: file)
+                    let mapNode = severityNode.section("map")
+                    for (text, reader) in try mapNode.pairs() {
                         let level = try reader.requiredString()
                         guard let mapped = SeverityWords.match(level) else {
                             throw reader.fail("expected a level (trace, debug, info, warn, error, fatal), found '\(level)'")
@@ -180,13 +179,13 @@ public struct ParserRegistry: Sendable {
                 }
             }
             var attributeNames: [String: String] = [:]
-            let attributesNode = top.child("attributes")
+            let attributesNode = top.section("attributes")
             for (group, value) in try attributesNode.pairs() {
-                attributeNames[group] = try ConfigReader(node: value, path: attributesNode.key(group), file: file).requiredString()
+                attributeNames[group] = try value.requiredString()
             }
-            let message = try top.child("message").string()
-            let traceID = try top.child("trace_id").string()
-            let spanID = try top.child("span_id").string()
+            let message = try top.section("message").string()
+            let traceID = try top.section("trace_id").string()
+            let spanID = try top.section("span_id").string()
             do {
                 return try RegexParser(
                     name: name, regex: regex, time: time, severity: severity, message: message, traceID: traceID,
@@ -198,10 +197,54 @@ public struct ParserRegistry: Sendable {
                     throw top.error(key, "unknown field '\(group)': the regex has no group (?P<\(group)>…) (groups: \(names))")
                 }
             }
-        } catch let error as NormalizeConfigurationError {
+        } catch let error as ConfigurationError {
             throw error
         } catch {
-            throw NormalizeConfigurationError(file: file, key: "", reason: "\(error)")
+            throw ConfigurationError(file: file, key: "", reason: "\(error)")
         }
+    }
+}
+
+/// A parser directory with one or more bad definitions: every problem, in file order.
+public struct ParserDefinitionErrors: Error, CustomStringConvertible, Equatable, Sendable {
+    public var problems: [ConfigurationError]
+    public var description: String { problems.map(\.description).joined(separator: "\n") }
+}
+
+extension ConfigSection {
+    /// `UTC`, `Z`, `+02:00`, `-0530`, `+2`: seconds east of UTC.
+    func utcOffset() throws(ConfigurationError) -> Int? {
+        guard let text = try string() else { return nil }
+        guard let offset = Self.parseOffset(text) else {
+            throw fail("expected UTC or a fixed offset like +02:00, found '\(text)'")
+        }
+        return offset
+    }
+
+    static func parseOffset(_ text: String) -> Int? {
+        let upper = text.uppercased()
+        if upper == "UTC" || upper == "Z" || upper == "GMT" || upper == "ETC/UTC" { return 0 }
+        var rest = Substring(text)
+        if rest.hasPrefix("UTC") || rest.hasPrefix("GMT") { rest = rest.dropFirst(3) }
+        guard let sign = rest.first, sign == "+" || sign == "-" else { return nil }
+        rest = rest.dropFirst()
+        let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
+        var hours = 0
+        var minutes = 0
+        if parts.count == 2 {
+            guard let h = Int(parts[0]), let m = Int(parts[1]) else { return nil }
+            hours = h
+            minutes = m
+        } else if rest.count == 4, let value = Int(rest) {
+            hours = value / 100
+            minutes = value % 100
+        } else if let h = Int(rest), rest.count <= 2 {
+            hours = h
+        } else {
+            return nil
+        }
+        guard hours <= 18, minutes < 60 else { return nil }
+        let seconds = hours * 3600 + minutes * 60
+        return sign == "-" ? -seconds : seconds
     }
 }

@@ -97,6 +97,60 @@ public enum QueryAPI {
         return json.bytes
     }
 
+    /// `tookMs` nil leaves `took_ms` out (a listing made in this process).
+    public static func templates(_ answer: QueryAnswer.Templates, tookMs: Double?) -> [UInt8] {
+        var json = JSONWriter()
+        json.raw("{\"templates\":[")
+        for (index, entry) in answer.templates.enumerated() {
+            if index > 0 { json.raw(",") }
+            json.raw("{\"id\":")
+            json.string(entry.id)
+            json.raw(",\"template\":")
+            if let text = entry.template { json.string(text) } else { json.raw("null") }
+            json.raw(",\"count\":")
+            json.integer(entry.count)
+            json.raw(",\"first_seen\":")
+            json.string(entry.firstSeen)
+            json.raw(",\"last_seen\":")
+            json.string(entry.lastSeen)
+            json.raw(",\"sample\":")
+            json.string(entry.sample)
+            json.raw("}")
+        }
+        json.raw("],\"without_template\":")
+        json.integer(answer.withoutTemplate)
+        finishListing(&json, tookMs: tookMs)
+        return json.bytes
+    }
+
+    /// `GET /api/v1/labels` without `name`; `tookMs` nil leaves `took_ms` out.
+    public static func labels(_ answer: QueryAnswer.Labels, tookMs: Double?) -> [UInt8] {
+        var json = JSONWriter()
+        json.raw("{\"labels\":[")
+        for (index, label) in answer.labels.enumerated() {
+            if index > 0 { json.raw(",") }
+            json.raw("{\"label\":")
+            json.string(label.label)
+            json.raw(",\"field\":")
+            json.string(label.field)
+            json.raw(",\"values\":")
+            json.integer(label.values)
+            json.raw("}")
+        }
+        json.raw("]")
+        finishListing(&json, tookMs: tookMs)
+        return json.bytes
+    }
+
+    /// Listings made in this process have no `took_ms`.
+    private static func finishListing(_ json: inout JSONWriter, tookMs: Double?) {
+        if let tookMs {
+            json.raw(",\"took_ms\":")
+            json.rawString(milliseconds(tookMs))
+        }
+        json.raw("}\n")
+    }
+
     public static func error(code: String, message: String) -> [UInt8] {
         var json = JSONWriter()
         json.raw("{\"code\":")
@@ -109,7 +163,7 @@ public enum QueryAPI {
 
     private static func finish(_ json: inout JSONWriter, tookMs: Double, statistics: ExecutionStatistics, damaged: [DamagedSegment]) {
         json.raw(",\"took_ms\":")
-        json.rawString(String(format3(tookMs)))
+        json.rawString(milliseconds(tookMs))
         json.raw(",\"partial\":")
         if damaged.isEmpty { json.raw("false") } else { json.raw("true") }
         if !damaged.isEmpty {
@@ -137,7 +191,8 @@ public enum QueryAPI {
         json.raw("}}\n")
     }
 
-    static func format3(_ value: Double) -> String {
+    /// `took_ms` with three decimals (microseconds), as every answer writes it.
+    public static func milliseconds(_ value: Double) -> String {
         let scaled = (value * 1000).rounded()
         guard scaled.isFinite, abs(scaled) < 9e15 else { return "0" }
         let thousandths = Int64(scaled)
@@ -154,38 +209,15 @@ public enum QueryAPI {
     }
 
     public static func decodeCount(_ bytes: [UInt8]) throws -> Int {
-        guard let count = try JSONValue.parse(bytes)["count"]?.int else {
-            throw JSONValue.ParseError(offset: 0, message: "the answer lacks a count")
-        }
-        return count
+        try QueryAnswer.decode(QueryAnswer.Count.self, from: bytes).count
     }
 
     public static func decodeStats(_ bytes: [UInt8]) throws -> StatsResult {
-        let value = try JSONValue.parse(bytes)
-        guard let by = value["by"]?.array?.compactMap(\.string), let groups = value["groups"]?.array else {
-            throw JSONValue.ParseError(offset: 0, message: "the answer lacks by/groups")
-        }
-        return StatsResult(
-            fields: by.map(Field.init(name:)),
-            groups: groups.map { group in
-                StatsResult.Group(values: (group["key"]?.array ?? []).map(\.string), count: group["count"]?.int ?? 0)
-            },
-            total: value["total"]?.int ?? 0, otherGroups: value["other_groups"]?.int ?? 0, otherCount: value["other_count"]?.int ?? 0,
-            statistics: ExecutionStatistics(), damagedSegments: [])
+        try QueryAnswer.decode(QueryAnswer.Stats.self, from: bytes).result
     }
 
     public static func decodeHistogram(_ bytes: [UInt8]) throws -> HistogramResult {
-        let value = try JSONValue.parse(bytes)
-        guard let interval = value["interval_ns"]?.number, let buckets = value["buckets"]?.array else {
-            throw JSONValue.ParseError(offset: 0, message: "the answer lacks interval_ns/buckets")
-        }
-        return HistogramResult(
-            interval: Int64(interval),
-            buckets: buckets.map { bucket in
-                // Doubles cannot hold every nanosecond: read the exact RFC 3339 start.
-                HistogramResult.Bucket(start: bucket["start"]?.string.flatMap(RFC3339Parser.parse) ?? 0, count: bucket["count"]?.int ?? 0)
-            },
-            total: value["total"]?.int ?? 0, statistics: ExecutionStatistics(), damagedSegments: [])
+        try QueryAnswer.decode(QueryAnswer.Histogram.self, from: bytes).result
     }
 }
 

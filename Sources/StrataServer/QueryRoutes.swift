@@ -30,9 +30,9 @@ extension CollectorServer {
 /// Limits of the query API.
 public enum QueryLimits {
     public static let maxQueryBytes = 4096
-    public static let maxLimit = 10_000
+    public static let maxLimit = QueryServiceLimits.pageSize
     public static let defaultLimit = 100
-    public static let maxGroups = 10_000
+    public static let maxGroups = QueryServiceLimits.maxGroups
     public static let defaultTimeout: Duration = .seconds(30)
     public static let maxTimeout: Duration = .seconds(300)
 }
@@ -136,9 +136,19 @@ final class QueryRoutes: Sendable {
     private let running = Mutex(0)
     static let maxConcurrent = 8
 
-    /// Runs `body`, mapping errors to answers and timing it (`took_ms`).
-    func handle(_ request: Request, _ body: @escaping @Sendable (Common, Double) throws -> [UInt8]) async -> Response {
+    /// Time since the request arrived, for `took_ms`: the body reads it when it hands its result
+    /// to the encoder, so the figure covers parsing, admission and execution.
+    struct Stopwatch: Sendable {
         let started = ContinuousClock.now
+        var milliseconds: Double {
+            let elapsed = ContinuousClock.now - started
+            return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        }
+    }
+
+    /// Runs `body`, mapping errors to answers.
+    func handle(_ request: Request, _ body: @escaping @Sendable (Common, Stopwatch) throws -> [UInt8]) async -> Response {
+        let stopwatch = Stopwatch()
         do {
             var common = try common(request)
             let admitted = running.withLock { count -> Bool in
@@ -161,7 +171,7 @@ final class QueryRoutes: Sendable {
             let bytes = try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8], Error>) in
                     let thread = Thread {
-                        continuation.resume(with: Result { try body(frozen, 0) })
+                        continuation.resume(with: Result { try body(frozen, stopwatch) })
                     }
                     thread.stackSize = 8 << 20
                     thread.start()
@@ -169,7 +179,7 @@ final class QueryRoutes: Sendable {
             } onCancel: {
                 cancellation.cancel()
             }
-            return Self.respond(Self.patchTook(bytes, since: started))
+            return Self.respond(bytes)
         } catch let failure as Failure {
             return Self.respond(failure)
         } catch let error as QueryError {
@@ -177,24 +187,6 @@ final class QueryRoutes: Sendable {
         } catch {
             return Self.respond(Failure(500, "internal_error", "\(error)"))
         }
-    }
-
-    /// The engine writes `"took_ms":0.000`; the real figure includes parsing and encoding.
-    static func patchTook(_ bytes: [UInt8], since started: ContinuousClock.Instant) -> [UInt8] {
-        let marker = Array("\"took_ms\":0.000".utf8)
-        // The engine writes it among the last fields: search backwards, not through the records.
-        guard bytes.count >= marker.count,
-            let start = stride(from: bytes.count - marker.count, through: 0, by: -1).first(where: {
-                bytes[$0] == marker[0] && bytes[$0..<$0 + marker.count].elementsEqual(marker)
-            })
-        else { return bytes }
-        let at = start..<start + marker.count
-        let elapsed = ContinuousClock.now - started
-        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        var result = Array(bytes[..<at.lowerBound])
-        result += Array("\"took_ms\":\(QueryRoutesFormat.milliseconds(ms))".utf8)
-        result += bytes[at.upperBound...]
-        return result
     }
 
     func quarantine(_ damaged: [DamagedSegment]) {
@@ -206,13 +198,13 @@ final class QueryRoutes: Sendable {
     /// `GET /api/v1/query?q=&since=|from=&to=&limit=&order=desc|asc&cursor=&count=true&timeout=`
     func query(_ request: Request) async -> Response {
         let store = self.store
-        return await handle(request) { [self] common, _ in
+        return await handle(request) { [self] common, stopwatch in
             let engine = QueryEngine(snapshot: store.snapshot())
             let p = common.parameters
             if p["count"] == "true" {
                 let result = try engine.count(common.plan, range: common.range, deadline: common.deadline)
                 quarantine(result.damagedSegments)
-                return QueryAPI.count(result, tookMs: 0)
+                return QueryAPI.count(result, tookMs: stopwatch.milliseconds)
             }
             let limit = try Self.integer(p, "limit", default: QueryLimits.defaultLimit, in: 1...QueryLimits.maxLimit)
             let order: ResultOrder
@@ -225,7 +217,7 @@ final class QueryRoutes: Sendable {
             let result = try engine.search(
                 common.plan, range: common.range, order: order, limit: limit, cursor: cursor, deadline: common.deadline)
             quarantine(result.damagedSegments)
-            return QueryAPI.search(result, tookMs: 0)
+            return QueryAPI.search(result, tookMs: stopwatch.milliseconds)
         }
     }
 
@@ -233,7 +225,7 @@ final class QueryRoutes: Sendable {
     /// histogram; `limit` caps the groups (default 1000).
     func stats(_ request: Request) async -> Response {
         let store = self.store
-        return await handle(request) { [self] common, _ in
+        return await handle(request) { [self] common, stopwatch in
             let engine = QueryEngine(snapshot: store.snapshot())
             let p = common.parameters
             if let intervalText = p["interval"] {
@@ -242,7 +234,7 @@ final class QueryRoutes: Sendable {
                 }
                 let result = try engine.histogram(common.plan, interval: interval, range: common.range, deadline: common.deadline)
                 quarantine(result.damagedSegments)
-                return QueryAPI.histogram(result, tookMs: 0)
+                return QueryAPI.histogram(result, tookMs: stopwatch.milliseconds)
             }
             let fields: [Field]
             if let by = p["by"] {
@@ -253,7 +245,7 @@ final class QueryRoutes: Sendable {
             let limit = try Self.integer(p, "limit", default: 1000, in: 1...QueryLimits.maxGroups)
             let result = try engine.stats(common.plan, by: fields, range: common.range, limit: limit, deadline: common.deadline)
             quarantine(result.damagedSegments)
-            return QueryAPI.stats(result, tookMs: 0)
+            return QueryAPI.stats(result, tookMs: stopwatch.milliseconds)
         }
     }
 
@@ -261,32 +253,23 @@ final class QueryRoutes: Sendable {
     /// range (`q` narrows it); without `name`, each known label with its number of values.
     func labels(_ request: Request) async -> Response {
         let store = self.store
-        return await handle(request) { [self] common, _ in
+        return await handle(request) { [self] common, stopwatch in
             let engine = QueryEngine(snapshot: store.snapshot())
             let p = common.parameters
             if let name = p["name"], !name.isEmpty {
                 let limit = try Self.integer(p, "limit", default: 1000, in: 1...QueryLimits.maxGroups)
                 let result = try engine.stats(common.plan, by: [Field(name: name)], range: common.range, limit: limit, deadline: common.deadline)
                 quarantine(result.damagedSegments)
-                return QueryAPI.stats(result, tookMs: 0)
+                return QueryAPI.stats(result, tookMs: stopwatch.milliseconds)
             }
-            var json = JSONWriter()
-            json.raw("{\"labels\":[")
-            for (i, label) in StatsSpec.labels.enumerated() {
+            var labels: [QueryAnswer.Labels.Label] = []
+            for label in StatsSpec.labels {
                 let field = Field(name: label)
                 let result = try engine.stats(common.plan, by: [field], range: common.range, limit: QueryLimits.maxGroups, deadline: common.deadline)
                 quarantine(result.damagedSegments)
-                if i > 0 { json.raw(",") }
-                json.raw("{\"label\":")
-                json.string(label)
-                json.raw(",\"field\":")
-                json.string(field.name)
-                json.raw(",\"values\":")
-                json.integer(result.groups.filter { $0.values.first != nil && $0.values.first! != nil }.count + result.otherGroups)
-                json.raw("}")
+                labels.append(.init(label: label, field: field, counts: result))
             }
-            json.raw("],\"took_ms\":0.000}\n")
-            return json.bytes
+            return QueryAPI.labels(QueryAnswer.Labels(labels: labels), tookMs: stopwatch.milliseconds)
         }
     }
 
@@ -362,14 +345,6 @@ final class QueryRoutes: Sendable {
         var headers: HTTPFields = [.contentType: sse ? "text/event-stream" : "application/x-ndjson", .cacheControl: "no-cache"]
         headers[.init("X-Accel-Buffering")!] = "no"
         return Response(status: .ok, headers: headers, body: body)
-    }
-}
-
-enum QueryRoutesFormat {
-    static func milliseconds(_ value: Double) -> String {
-        let thousandths = Int64((value * 1000).rounded())
-        let fraction = String(thousandths % 1000)
-        return "\(thousandths / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)"
     }
 }
 

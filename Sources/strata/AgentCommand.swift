@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import StrataAgent
+import StrataConfiguration
 
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,12 +48,8 @@ struct AgentCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap(label: "strata.agent")
-        let configuration: AgentConfiguration
-        do {
-            configuration = try resolveConfiguration()
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        // A configuration error is not a usage error: one line naming the key, no usage text.
+        let configuration = try resolveConfiguration()
         let agent = try Agent(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
@@ -63,22 +60,14 @@ struct AgentCommand: AsyncParsableCommand {
 
     func resolveConfiguration() throws -> AgentConfiguration {
         var tree = ConfigTree()
-        if let config {
-            let text: String
-            do {
-                text = try String(contentsOfFile: config, encoding: .utf8)
-            } catch {
-                throw ConfigurationError(key: "", reason: "cannot read --config \(config): \(error.localizedDescription)")
-            }
-            tree = try ConfigTree(yaml: text, source: config)
-        }
+        if let config { tree = try ConfigTree(contentsOfFile: config, flag: "--config") }
         if !paths.isEmpty { try tree.set("inputs.paths=[\(paths.map(quoted).joined(separator: ","))]") }
         if !exclude.isEmpty { try tree.set("inputs.exclude=[\(exclude.map(quoted).joined(separator: ","))]") }
-        if let checkpointDir { try tree.set(path: ["checkpoint_dir"], value: .init(checkpointDir)) }
-        if let collector { try tree.set(path: ["output", "collector"], value: .init(collector)) }
-        if let tokenFile { try tree.set(path: ["output", "token_file"], value: .init(tokenFile)) }
-        if let sink { try tree.set(path: ["output", "sink"], value: .init(sink)) }
-        if let metricsListen { try tree.set(path: ["metrics_listen"], value: .init(metricsListen)) }
+        if let checkpointDir { try tree.set(path: ["checkpoint_dir"], text: checkpointDir) }
+        if let collector { try tree.set(path: ["output", "collector"], text: collector) }
+        if let tokenFile { try tree.set(path: ["output", "token_file"], text: tokenFile) }
+        if let sink { try tree.set(path: ["output", "sink"], text: sink) }
+        if let metricsListen { try tree.set(path: ["metrics_listen"], text: metricsListen) }
         for assignment in set { try tree.set(assignment) }
         var configuration = try AgentConfiguration(tree: tree)
         configuration.once = once

@@ -1,12 +1,13 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
 import StrataAgent
+import StrataConfiguration
 import StrataCore
 import StrataDiagnosis
-import enum StrataQuery.DataDirectoryReader
+import struct StrataQuery.LocalQueryService
+import struct StrataQueryClient.RemoteQueryService
 import struct StrataServer.SnapshotRecordSource
 import StrataStore
 
@@ -98,15 +99,14 @@ struct DiagnoseCommand: AsyncParsableCommand {
             }
             // Read-only, like `strata query --data-dir`: safe beside a running collector (a
             // LogStore would replay and repair the write-ahead log and delete files it does not list).
-            let opened = try DataDirectoryReader.open(dataDir)
-            for warning in opened.warnings { logger.warning("\(warning)") }
+            let snapshot = try LocalQueryService.snapshot(of: dataDir) { logger.warning("\($0)") }
             report = try diagnoser.diagnose(
-                window: window, baseline: baseline, source: SnapshotRecordSource(snapshot: opened.view, clock: clock == "stored" ? .stored : .runtime()))
+                window: window, baseline: baseline, source: SnapshotRecordSource(snapshot: snapshot, clock: clock == "stored" ? .stored : .runtime()))
         } else if let collector {
-            let backend = HTTPBackend(base: collector, token: try token())
+            let service = RemoteQueryService(base: collector, token: try token())
             // The query API selects by stored time, so the runtime clock cannot be applied here.
-            let windowRecords = try await backend.allRecords(from: window.from, to: window.to)
-            let baselineRecords = try await backend.allRecords(from: baseline.from, to: baseline.to)
+            let windowRecords = try await service.allRecords(from: window.from, to: window.to)
+            let baselineRecords = try await service.allRecords(from: baseline.from, to: baseline.to)
             report = diagnoser.diagnose(
                 window: window, windowRecords: windowRecords, baseline: baseline, baselineRecords: baselineRecords)
         } else {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import StrataAgent
+import StrataConfiguration
 import StrataCore
 import StrataSampleData
 

@@ -2,9 +2,9 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import NIOCore
-import StrataAgent
 import StrataCore
 import StrataDiagnosis
+import StrataOutput
 
 /// `strata incidents`: the incidents a collector's continuous diagnosis opened
 /// (docs/API.md, "Incident endpoints", docs/DIAGNOSIS.md "Continuous mode").
@@ -147,19 +147,14 @@ enum IncidentTable {
 
     static func render(_ list: IncidentAPI.ListBody) -> String {
         guard !list.incidents.isEmpty else { return "no incidents\n" }
-        var rows = [["ID", "STATE", "SEVERITY", "OPENED", "UPDATED", "TOP SUSPECT", "SCORE"]]
+        var table = TextTable(header: ["ID", "STATE", "SEVERITY", "OPENED", "UPDATED", "TOP SUSPECT", "SCORE"])
         for incident in list.incidents {
-            rows.append([
+            table.append([
                 incident.id, incident.state.rawValue, incident.severity.rawValue, time(incident.openedAt), time(incident.updatedAt),
                 incident.topSuspect?.name ?? "-", incident.topSuspect.map { String(format: "%.1f", $0.score) } ?? "-",
             ])
         }
-        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        var out = rows.map { row in
-            row.enumerated().map { column, cell in
-                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }.joined(separator: "\n") + "\n"
+        var out = table.render() + "\n"
         if list.count > list.incidents.count { out += "(\(list.incidents.count) of \(list.count); raise --limit for more)\n" }
         return out
     }
@@ -195,117 +190,5 @@ enum IncidentTable {
             .map { $0.hasPrefix("#") ? "#" + $0 : String($0) }
             .joined(separator: "\n")
         return out.hasSuffix("\n") ? out : out + "\n"
-    }
-}
-
-/// The `diagnosis:` section of the collector's configuration (pipelines/collector.yaml,
-/// docs/DIAGNOSIS.md "Continuous mode"). Here because this helper owns only this file of the
-/// command line; it belongs beside `StorageSettings` in CollectorCommand.swift.
-enum DiagnosisSettings {
-    /// nil when the section is absent or `enabled: false`. Every error names the full key.
-    static func continuous(_ tree: ConfigTree) throws -> ContinuousConfiguration? {
-        let section = tree.section("diagnosis")
-        guard section.exists else { return nil }
-        guard try section.bool("enabled", default: true) else {
-            try section.rejectUnknownKeysAfterReadingAll()
-            return nil
-        }
-        var configuration = ContinuousConfiguration()
-        let day = Duration.seconds(86400)
-        func nanos(_ key: String, _ fallback: Int64, _ range: ClosedRange<Duration>, in section: ConfigSection) throws -> Int64 {
-            let value = try section.duration(key, default: .nanoseconds(fallback), range: range)
-            let (seconds, attoseconds) = value.components
-            return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-        }
-        configuration.window = try nanos("window", configuration.window, .seconds(20)...day, in: section)
-        configuration.baseline = try nanos("baseline", configuration.baseline, .seconds(20)...(.seconds(7 * 86400)), in: section)
-        configuration.bucket = try nanos("bucket", configuration.bucket, .milliseconds(100)...(.seconds(3600)), in: section)
-        configuration.evaluateEvery = try nanos("evaluate_every", configuration.evaluateEvery, .seconds(1)...(.seconds(3600)), in: section)
-        configuration.openAfter = try nanos("open_after", configuration.openAfter, .zero...day, in: section)
-        configuration.quietPeriod = try nanos("quiet_period", configuration.quietPeriod, .seconds(1)...day, in: section)
-        configuration.minimumBaseline = try nanos("minimum_baseline", configuration.minimumBaseline, .zero...(.seconds(7 * 86400)), in: section)
-        configuration.updateInterval = try nanos("update_interval", configuration.updateInterval, .zero...day, in: section)
-        configuration.keepResolved = try nanos("keep_resolved", configuration.keepResolved, .seconds(60)...(.seconds(3650 * 86400)), in: section)
-        configuration.maxResolved = try section.integer("max_resolved", default: configuration.maxResolved, range: 1...1_000_000)
-        configuration.maxWorkloads = try section.integer("max_workloads", default: configuration.maxWorkloads, range: 2...1_000_000)
-        configuration.criticalScore = try number(section, "critical_score", default: configuration.criticalScore, range: 0...1000)
-        configuration.diagnosis.maxSuspects = try section.integer("max_suspects", default: configuration.diagnosis.maxSuspects, range: 1...100)
-        configuration.externalURL = try section.string("external_url")
-        configuration.requestCheckEvery = try nanos("request_check_every", configuration.requestCheckEvery, .zero...day, in: section)
-        configuration.requestBaseline = try nanos(
-            "request_baseline", configuration.requestBaseline, .seconds(20)...(.seconds(7 * 86400)), in: section)
-
-        let detection = section.section("detection")
-        configuration.detection.errorSurprise = try number(
-            detection, "error_surprise", default: configuration.detection.errorSurprise, range: 1...30, prefix: "diagnosis.detection")
-        configuration.detection.minimumErrors = try detection.integer("minimum_errors", default: configuration.detection.minimumErrors, range: 1...1_000_000)
-        configuration.detection.shapeSurprise = try number(
-            detection, "message_surprise", default: configuration.detection.shapeSurprise, range: 1...30, prefix: "diagnosis.detection")
-        configuration.detection.minimumShapeCount = try detection.integer(
-            "minimum_message_count", default: configuration.detection.minimumShapeCount, range: 1...1_000_000)
-        configuration.detection.requestSurprise = try number(
-            detection, "request_surprise", default: configuration.detection.requestSurprise, range: 1...30, prefix: "diagnosis.detection")
-        configuration.detection.minimumRequestCount = try detection.integer(
-            "minimum_request_count", default: configuration.detection.minimumRequestCount, range: 1...1_000_000)
-
-        for (index, entry) in try section.sections("webhooks").enumerated() {
-            let path = "diagnosis.webhooks[\(index)]"
-            guard let url = try entry.string("url"), !url.isEmpty else {
-                throw ConfigurationError(key: "\(path).url", reason: "required: where to POST notifications (http:// or https://)")
-            }
-            let kind = try entry.choice("kind", default: WebhookKind.json)
-            guard let secretFile = try entry.string("secret_file"), !secretFile.isEmpty else {
-                throw ConfigurationError(key: "\(path).secret_file", reason: "required: a file holding the HMAC-SHA256 key requests are signed with")
-            }
-            guard let secretText = try? String(contentsOfFile: secretFile, encoding: .utf8) else {
-                throw ConfigurationError(key: "\(path).secret_file", reason: "cannot read \(secretFile)")
-            }
-            let secret = secretText.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !secret.isEmpty else { throw ConfigurationError(key: "\(path).secret_file", reason: "\(secretFile) is empty") }
-            var webhook = WebhookConfiguration(
-                name: try entry.string("name", default: "\(kind.rawValue)-\(index + 1)"), url: url, kind: kind, secret: Array(secret.utf8))
-            webhook.timeout = try nanos("timeout", webhook.timeout, .milliseconds(100)...(.seconds(300)), in: entry)
-            webhook.maxAttempts = try entry.integer("max_attempts", default: webhook.maxAttempts, range: 1...1000)
-            webhook.initialBackoff = try nanos("initial_backoff", webhook.initialBackoff, .milliseconds(10)...(.seconds(3600)), in: entry)
-            webhook.maxBackoff = try nanos("max_backoff", webhook.maxBackoff, .milliseconds(10)...day, in: entry)
-            for header in try entry.strings("headers") ?? [] {
-                guard let colon = header.firstIndex(of: ":"), colon != header.startIndex else {
-                    throw ConfigurationError(key: "\(path).headers", reason: "expected 'Name: value', found '\(header)'")
-                }
-                webhook.headers[String(header[..<colon])] = header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            }
-            configuration.webhooks.append(webhook)
-        }
-        try section.rejectUnknownKeys()
-        do {
-            try configuration.validate()
-        } catch {
-            throw ConfigurationError(key: "diagnosis", reason: "\(error)")
-        }
-        return configuration
-    }
-
-    static func number(
-        _ section: ConfigSection, _ key: String, default fallback: Double, range: ClosedRange<Double>, prefix: String = "diagnosis"
-    ) throws -> Double {
-        guard let text = try section.string(key) else { return fallback }
-        guard let value = Double(text), range.contains(value) else {
-            throw ConfigurationError(key: "\(prefix).\(key)", reason: "expected a number from \(range.lowerBound) to \(range.upperBound), found '\(text)'")
-        }
-        return value
-    }
-}
-
-extension ConfigSection {
-    /// With `enabled: false` the other keys are not read, but a typo among them should still
-    /// not pass silently.
-    fileprivate func rejectUnknownKeysAfterReadingAll() throws {
-        for key in [
-            "window", "baseline", "bucket", "evaluate_every", "open_after", "quiet_period", "minimum_baseline", "update_interval",
-            "keep_resolved", "max_resolved", "max_workloads", "critical_score", "max_suspects", "external_url", "detection", "webhooks",
-        ] {
-            _ = section(key)
-        }
-        try rejectUnknownKeys()
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StrataOutput
 import StrataQuery
 
 struct LabelsCommand: AsyncParsableCommand {
@@ -27,33 +28,23 @@ struct LabelsCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard output == "text" || output == "json" else { throw ValidationError("-o must be text or json") }
-        let backend = try source.backend()
+        let service = try source.service()
         let timeRange = try range.resolve()
+        let formatter = OutputFormatter(colour: Terminal.colour("auto"))
         if let label {
-            let result = try await backend.stats(query, [Field(name: label)], timeRange)
+            let result = try await service.stats(query, by: [Field(name: label)], range: timeRange)
             if output == "json" {
                 FileHandle.standardOutput.write(Data(QueryAPI.stats(result, tookMs: 0)))
             } else {
-                print(OutputFormatter(colour: Terminal.colour("auto")).table(result))
+                print(formatter.table(result))
             }
             return
         }
-        var rows: [(String, String, Int)] = []
-        for name in StatsSpec.labels {
-            let field = Field(name: name)
-            let result = try await backend.stats(query, [field], timeRange)
-            let present = result.groups.filter { $0.values.first.map { $0 != nil } ?? false }.count + result.otherGroups
-            rows.append((name, field.name, present))
-        }
+        let labels = try await service.labels(query, range: timeRange)
         if output == "json" {
-            let items = rows.map { "{\"label\":\"\($0.0)\",\"field\":\"\($0.1)\",\"values\":\($0.2)}" }
-            print("{\"labels\":[\(items.joined(separator: ","))]}")
-            return
-        }
-        let width = rows.map(\.1.count).max() ?? 5
-        print("label      " + "field".padding(toLength: width + 2, withPad: " ", startingAt: 0) + "values")
-        for row in rows {
-            print(row.0.padding(toLength: 11, withPad: " ", startingAt: 0) + row.1.padding(toLength: width + 2, withPad: " ", startingAt: 0) + String(row.2))
+            FileHandle.standardOutput.write(Data(QueryAPI.labels(labels, tookMs: nil)))
+        } else {
+            print(formatter.labels(labels))
         }
     }
 }

@@ -1,10 +1,12 @@
 import ArgumentParser
-import AsyncHTTPClient
 import Foundation
-import NIOCore
 import StrataCore
+import StrataOutput
 import StrataQuery
+import StrataQueryClient
+import StrataServer
 import StrataTemplates
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -58,7 +60,7 @@ struct QueryCommand: AsyncParsableCommand {
     func run() async throws {
         guard let format = RecordFormat(rawValue: output) else { throw ValidationError("-o must be text, json or raw") }
         guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be from 1 to 10000") }
-        let backend = try source.backend()
+        let service = try source.service()
         let timeRange = try range.resolve()
         let colour = Terminal.colour(color)
         let node: QueryNode
@@ -69,11 +71,11 @@ struct QueryCommand: AsyncParsableCommand {
         }
         let formatter = OutputFormatter(colour: colour, query: node)
         if count {
-            print(try await backend.count(query, timeRange))
+            print(try await service.count(query, range: timeRange))
             return
         }
         if let stats {
-            let result = try await backend.stats(query, try StatsSpec.parse(stats), timeRange)
+            let result = try await service.stats(query, by: try StatsSpec.parse(stats), range: timeRange)
             if format == .json {
                 printBytes(QueryAPI.stats(result, tookMs: 0))
             } else {
@@ -85,7 +87,7 @@ struct QueryCommand: AsyncParsableCommand {
             guard let interval = TimeExpression.duration(histogram), interval > 0 else {
                 throw ValidationError("--histogram expects an interval like 1m, found '\(histogram)'")
             }
-            let result = try await backend.histogram(query, interval, timeRange)
+            let result = try await service.histogram(query, interval: interval, range: timeRange)
             if format == .json {
                 printBytes(QueryAPI.histogram(result, tookMs: 0))
             } else {
@@ -93,7 +95,7 @@ struct QueryCommand: AsyncParsableCommand {
             }
             return
         }
-        let page = try await backend.search(query, timeRange, asc ? .oldestFirst : .newestFirst, limit, cursor)
+        let page = try await service.search(query, range: timeRange, order: asc ? .oldestFirst : .newestFirst, limit: limit, cursor: cursor)
         var out = ""
         for record in page.records {
             out += formatter.line(record, format: format)
@@ -129,15 +131,18 @@ struct SourceOptions: ParsableArguments {
     @Option(name: .long, help: "File holding the bearer token.")
     var tokenFile: String?
 
-    func backend() throws -> QueryBackend {
+    /// The data directory when given, else the collector.
+    func service() throws -> any QueryService {
         if let dataDir {
             guard collector == nil else { throw ValidationError("give --collector or --data-dir, not both") }
-            let opened = try DataDirectoryReader.open(dataDir)
-            for warning in opened.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
-            return LocalBackend(engine: QueryEngine(snapshot: opened.view), dataDirectory: dataDir)
+            return try LocalQueryService(dataDirectory: dataDir, catalog: TemplateState(dataDirectory: dataDir), warn: Terminal.warn)
         }
+        return try remote()
+    }
+
+    func remote() throws -> RemoteQueryService {
         let url = collector ?? ProcessInfo.processInfo.environment["STRATA_COLLECTOR"] ?? "http://127.0.0.1:4180"
-        return HTTPBackend(base: url.hasSuffix("/") ? String(url.dropLast()) : url, token: try resolvedToken())
+        return RemoteQueryService(base: url, token: try resolvedToken())
     }
 
     func resolvedToken() throws -> String? { try clientToken(token, file: tokenFile) }
@@ -181,6 +186,10 @@ struct CommandFailure: Error, CustomStringConvertible {
 }
 
 enum Terminal {
+    @Sendable static func warn(_ message: String) {
+        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+    }
+
     static func colour(_ setting: String) -> Bool {
         switch setting {
         case "always": return true
@@ -196,165 +205,28 @@ enum Terminal {
     }
 }
 
-// MARK: - Backends
+/// The collector's template state in a data directory, for `template:<id>` and listings read
+/// in this process as on the collector (docs/API.md). Read on first use: most queries name no
+/// template, and the state can be large.
+final class TemplateState: TemplateCatalog {
+    private let file: URL
+    private let loaded = Mutex<MinerCatalog??>(nil)
 
-struct Page {
-    var records: [LogRecord]
-    var nextCursor: String?
-}
+    init(dataDirectory: String) {
+        file = URL(fileURLWithPath: dataDirectory).appendingPathComponent("templates.json")
+    }
 
-protocol QueryBackend: Sendable {
-    func search(_ query: String, _ range: TimeRange, _ order: ResultOrder, _ limit: Int, _ cursor: String?) async throws -> Page
-    func count(_ query: String, _ range: TimeRange) async throws -> Int
-    func stats(_ query: String, _ fields: [Field], _ range: TimeRange) async throws -> StatsResult
-    func histogram(_ query: String, _ interval: Int64, _ range: TimeRange) async throws -> HistogramResult
-}
-
-struct LocalBackend: QueryBackend {
-    let engine: QueryEngine
-    /// Where the collector keeps its template state: `template:<id>` widens to every id of the
-    /// same template, as on the collector (docs/API.md).
-    var dataDirectory: String?
-
-    func plan(_ query: String) throws -> QueryPlan {
-        do {
-            var node = try QueryParser.parse(query)
-            if query.contains("template"), let dataDirectory {
-                let state = URL(fileURLWithPath: dataDirectory).appendingPathComponent("templates.json")
-                if let miner = try? TemplateMiner(contentsOf: state) {
-                    node = node.expandingTemplateIDs { text in TemplateID(text).map { miner.aliases(of: $0).map(\.description) } }
-                }
-            }
-            return try QueryPlan(node)
-        } catch let error as QueryParseError {
-            throw CommandFailure("query \(error.description)")
+    /// nil when the directory has no readable state.
+    private var catalog: MinerCatalog? {
+        loaded.withLock { cached in
+            if let cached { return cached }
+            let fresh = FileManager.default.fileExists(atPath: file.path) ? (try? TemplateMiner(contentsOf: file)).map(MinerCatalog.init) : nil
+            cached = .some(fresh)
+            return fresh
         }
     }
 
-    func warn(_ damaged: [DamagedSegment]) {
-        for segment in damaged {
-            FileHandle.standardError.write(Data("warning: segment \(segment.path) could not be read and was left out: \(segment.reason)\n".utf8))
-        }
-    }
-
-    /// Every record with `from <= timestamp < to` (nanoseconds), oldest first, in pages of the
-    /// API's largest size joined by its cursor (which neither repeats nor skips records).
-    func allRecords(from: Int64, to: Int64) async throws -> [LogRecord] {
-        var records: [LogRecord] = []
-        var cursor: String?
-        repeat {
-            let page = try await search("", TimeRange(from: from, to: to), .oldestFirst, Self.pageSize, cursor)
-            records += page.records
-            cursor = page.nextCursor
-        } while cursor != nil
-        return records
-    }
-
-    static let pageSize = 10_000
-
-    func search(_ query: String, _ range: TimeRange, _ order: ResultOrder, _ limit: Int, _ cursor: String?) async throws -> Page {
-        let parsedCursor: Cursor?
-        do {
-            parsedCursor = try cursor.map { try Cursor(parsing: $0) }
-        } catch let error as QueryError {
-            throw CommandFailure(error.message)
-        }
-        let result = try engine.search(try plan(query), range: range, order: order, limit: limit, cursor: parsedCursor)
-        warn(result.damagedSegments)
-        return Page(records: result.records, nextCursor: result.nextCursor?.description)
-    }
-
-    func count(_ query: String, _ range: TimeRange) async throws -> Int {
-        let result = try engine.count(try plan(query), range: range)
-        warn(result.damagedSegments)
-        return result.count
-    }
-
-    func stats(_ query: String, _ fields: [Field], _ range: TimeRange) async throws -> StatsResult {
-        let result = try engine.stats(try plan(query), by: fields, range: range)
-        warn(result.damagedSegments)
-        return result
-    }
-
-    func histogram(_ query: String, _ interval: Int64, _ range: TimeRange) async throws -> HistogramResult {
-        let result = try engine.histogram(try plan(query), interval: interval, range: range)
-        warn(result.damagedSegments)
-        return result
-    }
-}
-
-struct HTTPBackend: QueryBackend {
-    let base: String
-    let token: String?
-
-    static func rangeItems(_ range: TimeRange) -> [URLQueryItem] {
-        var items: [URLQueryItem] = []
-        if range.from > .min { items.append(URLQueryItem(name: "from", value: String(range.from))) }
-        // The API's `to` is inclusive.
-        if range.to < .max { items.append(URLQueryItem(name: "to", value: String(range.to - 1))) }
-        return items
-    }
-
-    func get(_ path: String, _ items: [URLQueryItem]) async throws -> [UInt8] {
-        var components = URLComponents(string: base)
-        components?.path = path
-        components?.queryItems = items
-        // '+' is legal in a query string but some servers read it as a space.
-        let escaped = components?.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
-        components?.percentEncodedQuery = escaped
-        guard let url = components?.string else { throw ValidationError("--collector is not a URL: \(base)") }
-        var request = HTTPClientRequest(url: url)
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        let response: HTTPClientResponse
-        do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(330))
-        } catch {
-            throw CommandFailure("cannot reach the collector at \(base): \(error)")
-        }
-        let body = Array(buffer: try await response.body.collect(upTo: 512 << 20))
-        guard response.status.code == 200 else {
-            let parsed = try? JSONValue.parse(body)
-            let message = parsed?["message"]?.string ?? String(decoding: body, as: UTF8.self)
-            throw CommandFailure("collector answered \(response.status.code): \(message)")
-        }
-        return body
-    }
-
-    /// Every record with `from <= timestamp < to` (nanoseconds), oldest first, in pages of the
-    /// API's largest size joined by its cursor (which neither repeats nor skips records).
-    func allRecords(from: Int64, to: Int64) async throws -> [LogRecord] {
-        var records: [LogRecord] = []
-        var cursor: String?
-        repeat {
-            let page = try await search("", TimeRange(from: from, to: to), .oldestFirst, Self.pageSize, cursor)
-            records += page.records
-            cursor = page.nextCursor
-        } while cursor != nil
-        return records
-    }
-
-    static let pageSize = 10_000
-
-    func search(_ query: String, _ range: TimeRange, _ order: ResultOrder, _ limit: Int, _ cursor: String?) async throws -> Page {
-        var items = [URLQueryItem(name: "q", value: query), URLQueryItem(name: "limit", value: String(limit)), URLQueryItem(name: "order", value: order.rawValue)]
-        if let cursor { items.append(URLQueryItem(name: "cursor", value: cursor)) }
-        let (records, next) = try QueryAPI.decodeSearch(try await get("/api/v1/query", items + Self.rangeItems(range)))
-        return Page(records: records, nextCursor: next)
-    }
-
-    func count(_ query: String, _ range: TimeRange) async throws -> Int {
-        try QueryAPI.decodeCount(try await get("/api/v1/query", [URLQueryItem(name: "q", value: query), URLQueryItem(name: "count", value: "true")] + Self.rangeItems(range)))
-    }
-
-    func stats(_ query: String, _ fields: [Field], _ range: TimeRange) async throws -> StatsResult {
-        let grouping = fields.isEmpty
-            ? URLQueryItem(name: "stats", value: "count") : URLQueryItem(name: "by", value: fields.map(\.name).joined(separator: ","))
-        let items = [URLQueryItem(name: "q", value: query), grouping, URLQueryItem(name: "limit", value: "10000")]
-        return try QueryAPI.decodeStats(try await get("/api/v1/stats", items + Self.rangeItems(range)))
-    }
-
-    func histogram(_ query: String, _ interval: Int64, _ range: TimeRange) async throws -> HistogramResult {
-        let items = [URLQueryItem(name: "q", value: query), URLQueryItem(name: "interval", value: "\(interval)ns")]
-        return try QueryAPI.decodeHistogram(try await get("/api/v1/stats", items + Self.rangeItems(range)))
-    }
+    func aliases(of id: String) -> [String]? { catalog?.aliases(of: id) }
+    func resolve(_ id: String) -> String { catalog?.resolve(id) ?? id }
+    func text(of id: String) -> String? { catalog?.text(of: id) }
 }

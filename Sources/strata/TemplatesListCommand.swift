@@ -1,9 +1,7 @@
 import ArgumentParser
 import Foundation
-import StrataCore
+import StrataOutput
 import StrataQuery
-import StrataServer
-import StrataTemplates
 
 /// `strata templates [QUERY] --since 1h`: the templates of the matching records, most frequent
 /// first, with count, first and last seen and a sample line.
@@ -28,54 +26,11 @@ struct TemplatesListCommand: AsyncParsableCommand {
         guard (1...1000).contains(limit) else { throw ValidationError("--limit must be from 1 to 1000") }
         guard output == "text" || output == "json" else { throw ValidationError("-o must be text or json") }
         let timeRange = try range.resolve()
-        let json: [UInt8]
-        if let dataDir = source.dataDir {
-            guard source.collector == nil else { throw ValidationError("give --collector or --data-dir, not both") }
-            let opened = try DataDirectoryReader.open(dataDir)
-            for warning in opened.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
-            let stateURL = URL(fileURLWithPath: dataDir).appendingPathComponent("templates.json")
-            let miner = FileManager.default.fileExists(atPath: stateURL.path) ? try? TemplateMiner(contentsOf: stateURL) : nil
-            let node: QueryNode
-            do {
-                node = try QueryParser.parse(query)
-            } catch let error as QueryParseError {
-                throw ValidationError(error.description)
-            }
-            json = try TemplateListing.list(
-                engine: QueryEngine(snapshot: opened.view), miner: miner, query: node, range: timeRange, limit: limit
-            ).json()
-        } else {
-            guard let backend = try source.backend() as? HTTPBackend else { throw CommandFailure("no collector to ask") }
-            json = try await backend.get(
-                "/api/v1/templates",
-                [URLQueryItem(name: "q", value: query), URLQueryItem(name: "limit", value: String(limit))]
-                    + HTTPBackend.rangeItems(timeRange))
-        }
+        let answer = try await source.service().templates(query, range: timeRange, limit: limit)
         if output == "json" {
-            FileHandle.standardOutput.write(Data(json))
-            return
+            FileHandle.standardOutput.write(Data(QueryAPI.templates(answer, tookMs: answer.tookMs)))
+        } else {
+            print(OutputFormatter(colour: false).templates(answer))
         }
-        let parsed = try JSONValue.parse(json)
-        let rows = parsed["templates"]?.array ?? []
-        if rows.isEmpty { print("no templates in this range") }
-        for row in rows {
-            let count = row["count"]?.int ?? 0
-            let id = row["id"]?.string ?? "?"
-            let text = row["template"]?.string ?? "(text not in the template state)"
-            let first = row["first_seen"]?.string ?? ""
-            let last = row["last_seen"]?.string ?? ""
-            print("\(String(count).leftPadded(to: 8))  \(id)  \(text)")
-            print("          first \(first)  last \(last)")
-            print("          e.g. \(String((row["sample"]?.string ?? "").prefix(200)))")
-        }
-        if let without = parsed["without_template"]?.int, without > 0 {
-            print("(\(without) matching records carry no template id)")
-        }
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }

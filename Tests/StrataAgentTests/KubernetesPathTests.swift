@@ -1,3 +1,4 @@
+import StrataConfiguration
 import StrataCore
 import XCTest
 
@@ -108,10 +109,10 @@ final class ConfigurationTests: XCTestCase {
     func testErrorsNameTheKeyAndTheReason() {
         XCTAssertEqual(
             error("output: {sink: stdout}\nbatch: {max_byts: 1MiB}"),
-            "invalid configuration key 'batch.max_byts': unknown key (known here: max_age, max_bytes, memory_batches)")
-        XCTAssertTrue(error("output: {sink: stdout}\nbatch: {max_bytes: huge}").hasPrefix("invalid configuration key 'batch.max_bytes': expected a size"))
-        XCTAssertTrue(error("output: {sink: carrier-pigeon}").contains("'output.sink': expected one of http, stdout"))
-        XCTAssertTrue(error("output: {sink: http}").contains("'output.collector': is required"))
+            "batch.max_byts: unknown key (known here: max_age, max_bytes, memory_batches)")
+        XCTAssertTrue(error("output: {sink: stdout}\nbatch: {max_bytes: huge}").hasPrefix("batch.max_bytes: expected a size"))
+        XCTAssertTrue(error("output: {sink: carrier-pigeon}").contains("output.sink: expected one of http, stdout"))
+        XCTAssertTrue(error("output: {sink: http}").contains("output.collector: is required"))
         XCTAssertTrue(error("output: {sink: http, collector: 'ftp://x'}").contains("http:// or https://"))
         XCTAssertTrue(
             error("output: {sink: stdout}\nmultiline:\n  rules:\n    - start_pattern: '(unclosed'").contains(

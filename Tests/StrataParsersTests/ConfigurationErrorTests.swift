@@ -1,11 +1,12 @@
 import Foundation
+import StrataConfiguration
 import StrataCore
 import XCTest
 
 @testable import StrataParsers
 
 final class ConfigurationErrorTests: XCTestCase {
-    func error(_ yaml: String, file: StaticString = #filePath, line: UInt = #line) -> NormalizeConfigurationError? {
+    func error(_ yaml: String, file: StaticString = #filePath, line: UInt = #line) -> ConfigurationError? {
         do {
             let configuration = try NormalizerConfiguration(yaml: yaml)
             try configuration.validate(against: .builtins)
@@ -20,7 +21,7 @@ final class ConfigurationErrorTests: XCTestCase {
         guard let e = error(yaml, file: file, line: line) else { return }
         XCTAssertEqual(e.key, key, e.description, file: file, line: line)
         XCTAssertTrue(e.description.contains(fragment), e.description, file: file, line: line)
-        XCTAssertTrue(e.description.contains("'\(key)'") || key.isEmpty, e.description, file: file, line: line)
+        XCTAssertTrue(e.description.hasPrefix("\(key): ") || key.isEmpty, e.description, file: file, line: line)
     }
 
     func testNormalizeSectionErrorsNameTheKey() {
@@ -56,7 +57,7 @@ final class ConfigurationErrorTests: XCTestCase {
         XCTAssertTrue(configuration.rules.isEmpty)
     }
 
-    func definitionError(_ yaml: String, file: StaticString = #filePath, line: UInt = #line) -> NormalizeConfigurationError? {
+    func definitionError(_ yaml: String, file: StaticString = #filePath, line: UInt = #line) -> ConfigurationError? {
         do {
             _ = try ParserRegistry.definition(yaml: yaml, file: "parsers/test.yaml")
             XCTFail("accepted: \(yaml)", file: file, line: line)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import StrataConfiguration
 import StrataCore
 
 /// Everything `strata agent` can be told, from `pipelines/agent.yaml` (documented there), with
@@ -195,4 +196,9 @@ public struct HostPort: Sendable, Equatable {
         self.host = host.isEmpty ? "0.0.0.0" : host
         self.port = port
     }
+}
+
+extension Duration {
+    /// The agent's reader and assembler count time in nanoseconds.
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }

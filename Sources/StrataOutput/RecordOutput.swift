@@ -1,4 +1,5 @@
 import StrataCore
+import StrataQuery
 import StrataStore
 
 /// How `strata query` prints records.
@@ -23,14 +24,14 @@ public struct OutputFormatter: Sendable {
         highlighter = query.map(Highlighter.init)
     }
 
-    enum ANSI {
-        static let reset = "\u{1B}[0m"
-        static let dim = "\u{1B}[2m"
-        static let bold = "\u{1B}[1m"
-        static let cyan = "\u{1B}[36m"
-        static let red = "\u{1B}[31m"
-        static let yellow = "\u{1B}[33m"
-        static let highlight = "\u{1B}[1;4;33m"
+    public enum ANSI {
+        public static let reset = "\u{1B}[0m"
+        public static let dim = "\u{1B}[2m"
+        public static let bold = "\u{1B}[1m"
+        public static let cyan = "\u{1B}[36m"
+        public static let red = "\u{1B}[31m"
+        public static let yellow = "\u{1B}[33m"
+        public static let highlight = "\u{1B}[1;4;33m"
     }
 
     public func line(_ record: LogRecord, format: RecordFormat) -> String {
@@ -63,30 +64,15 @@ public struct OutputFormatter: Sendable {
 
     /// `count by ...` as an aligned table, largest first, with a total line.
     public func table(_ stats: StatsResult) -> String {
-        var header = stats.fields.map(\.displayName)
-        header.append("count")
-        var rows = stats.groups.map { group in group.values.map { $0 ?? "-" } + [String(group.count)] }
-        if stats.otherGroups > 0 {
-            rows.append(["(\(stats.otherGroups) more)"] + Array(repeating: "", count: max(0, stats.fields.count - 1)) + [String(stats.otherCount)])
-        }
-        rows.append(["total"] + Array(repeating: "", count: max(0, stats.fields.count - 1)) + [String(stats.total)])
-        var widths = header.map(\.count)
-        for row in rows {
-            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
-        }
-        func render(_ cells: [String]) -> String {
-            var line = ""
-            for (i, cell) in cells.enumerated() {
-                let isCount = i == cells.count - 1
-                let padding = String(repeating: " ", count: max(0, widths[i] - cell.count))
-                line += isCount ? padding + cell : cell + padding
-                if !isCount { line += "  " }
-            }
-            return line
-        }
-        var lines = [render(header)]
+        let blanks = Array(repeating: "", count: max(0, stats.fields.count - 1))
+        var table = TextTable(
+            header: stats.fields.map(\.displayName) + ["count"],
+            alignments: Array(repeating: .left, count: stats.fields.count) + [.right])
+        for group in stats.groups { table.append(group.values.map { $0 ?? "-" } + [String(group.count)]) }
+        if stats.otherGroups > 0 { table.append(["(\(stats.otherGroups) more)"] + blanks + [String(stats.otherCount)]) }
+        table.append(["total"] + blanks + [String(stats.total)])
+        var lines = table.lines()
         if colour { lines[0] = ANSI.bold + lines[0] + ANSI.reset }
-        lines += rows.map(render)
         return lines.joined(separator: "\n")
     }
 
@@ -104,8 +90,8 @@ public struct OutputFormatter: Sendable {
             let units = peak == 0 ? 0 : bucket.count * width * 8 / peak
             var bar = String(repeating: "█", count: units / 8) + eighths[units % 8]
             if bucket.count > 0 && bar.isEmpty { bar = "▏" }
-            let padded = bar + String(repeating: " ", count: max(0, width - bar.count))
-            let count = String(repeating: " ", count: max(0, countWidth - String(bucket.count).count)) + String(bucket.count)
+            let padded = bar.rightPadded(to: width)
+            let count = String(bucket.count).leftPadded(to: countWidth)
             lines.append(colour ? "\(ANSI.dim)\(label)\(ANSI.reset)  \(ANSI.cyan)\(padded)\(ANSI.reset)  \(count)" : "\(label)  \(padded)  \(count)")
         }
         lines.append("total \(histogram.total), \(Self.durationText(histogram.interval)) buckets")
