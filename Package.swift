@@ -32,7 +32,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        // Native libraries from Debian (libzstd-dev, liblz4-dev, libre2-dev).
+        // Native libraries from Debian (libzstd-dev, liblz4-dev, zlib1g-dev, libre2-dev).
         .systemLibrary(
             name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]),
@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "StrataCore",
             dependencies: [
-                "CZstd", "CLZ4", "CRE2Shim", "CStrataNative",
+                "CZstd", "CLZ4", "CZlib", "CRE2Shim", "CStrataNative",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // Typed reading of YAML configurations, one error type for every configuration problem.
@@ -100,7 +100,6 @@ let package = Package(
             name: "StrataServer",
             dependencies: [
                 "StrataCore", "StrataConfiguration", "StrataStore", "StrataParsers", "StrataQuery", "StrataTemplates", "StrataDiagnosis",
-                "CZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -14,10 +14,10 @@ import Synchronization
 /// `/api/v1/labels`, `/api/v1/tail`. Every answer is JSON (or an event stream for tail);
 /// errors are `{code, message}` with a 4xx/5xx status.
 extension CollectorServer {
-    func registerQueryRoutes(on router: Router<BasicRequestContext>) {
+    func registerQueryRoutes(on router: RouterGroup<CollectorRequestContext>) {
         let miner = templates.miner
         let routes = QueryRoutes(
-            store: store, authorize: { [self] in authorized($0) },
+            store: store,
             templateAliases: { text in TemplateID(text).map { miner.aliases(of: $0).map(\.description) } })
         router.get("/api/v1/query") { request, _ in await routes.query(request) }
         router.get("/api/v1/stats") { request, _ in await routes.stats(request) }
@@ -39,17 +39,15 @@ public enum QueryLimits {
 
 final class QueryRoutes: Sendable {
     let store: LogStore
-    let authorize: @Sendable (String?) -> Bool
     let tailFeed: TailFeed
     /// Every id of the template an id names (docs/TEMPLATES.md, "Ids"), for `template:<id>`.
     let templateAliases: @Sendable (String) -> [String]?
 
     init(
-        store: LogStore, authorize: @escaping @Sendable (String?) -> Bool,
+        store: LogStore,
         templateAliases: @escaping @Sendable (String) -> [String]? = { _ in nil }
     ) {
         self.store = store
-        self.authorize = authorize
         self.templateAliases = templateAliases
         tailFeed = TailFeed(store: store)
     }
@@ -85,7 +83,8 @@ final class QueryRoutes: Sendable {
         respond(QueryAPI.error(code: failure.code, message: failure.message), status: failure.status)
     }
 
-    /// Common parameters: auth, `q`, the time range, the timeout.
+    /// Common parameters: `q`, the time range, the timeout (the token is checked before, by
+    /// `BearerTokenAuthenticator`).
     struct Common {
         var parameters: [String: String]
         var node: QueryNode
@@ -96,9 +95,6 @@ final class QueryRoutes: Sendable {
     }
 
     func common(_ request: Request) throws -> Common {
-        guard authorize(request.headers[.authorization]) else {
-            throw Failure(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)")
-        }
         let parameters = formParameters(request.uri.query)
         let text = parameters["q"] ?? ""
         guard text.utf8.count <= QueryLimits.maxQueryBytes else {

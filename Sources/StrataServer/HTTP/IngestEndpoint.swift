@@ -1,0 +1,98 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import StrataCore
+
+/// The HTTP side of ingest: reads the body within the limit, hands it to a protocol decoder and
+/// the result to `IngestPipeline`, and turns the outcome into an answer. Every ingest route goes
+/// through `respond`, so a refusal gets the same status, code and headers whatever the protocol.
+struct IngestEndpoint: Sendable {
+    let pipeline: IngestPipeline
+    let limits: IngestLimits
+
+    /// `POST /api/v1/ingest`: the agent's wire format (recognised by its magic whatever the
+    /// headers say) or NDJSON (docs/API.md).
+    func ingest(_ request: Request, context: CollectorRequestContext) async -> Response {
+        await respond(to: request, context: context) { (body) throws(IngestRejection) -> any IngestDecoder in
+            if body.starts(with: WireFormat.magic) { return WireBatchDecoder() }
+            let type = (request.headers[.contentType] ?? "").lowercased()
+            guard type.isEmpty || type.contains("json") else {
+                throw IngestRejection.unsupportedMediaType("expected \(WireFormat.contentType) or application/x-ndjson, got '\(type)'")
+            }
+            return NDJSONDecoder()
+        }
+    }
+
+    /// Decodes with the decoder `choose` picks for the body, stores, and answers.
+    func respond(
+        to request: Request, context: CollectorRequestContext,
+        choose: ([UInt8]) throws(IngestRejection) -> any IngestDecoder
+    ) async -> Response {
+        let collected: ByteBuffer
+        do {
+            collected = try await request.body.collect(upTo: limits.maxBodyBytes)
+        } catch {
+            return refuse(.bodyTooLarge(limit: limits.maxBodyBytes))
+        }
+        let decoded = IngestRequest(
+            body: Array(buffer: collected), contentEncoding: request.headers[.contentEncoding]?.lowercased(),
+            batchID: request.headers[.strataBatchID])
+        let batch: IngestBatch
+        do throws(IngestRejection) {
+            batch = try choose(decoded.body).decode(decoded, limits: limits)
+        } catch {
+            return refuse(error)
+        }
+        do throws(IngestRejection) {
+            return Self.response(for: try pipeline.ingest(batch, from: context.caller))
+        } catch {
+            // The pipeline counted it.
+            return Self.response(for: error)
+        }
+    }
+
+    private func refuse(_ rejection: IngestRejection) -> Response {
+        pipeline.countRefusal(reason: rejection.code)
+        return Self.response(for: rejection)
+    }
+
+    /// The one place a refusal becomes an HTTP status.
+    static func response(for rejection: IngestRejection) -> Response {
+        let status: Int
+        switch rejection {
+        case .bodyTooLarge, .decodedTooLarge, .recordTooLarge: status = 413
+        case .unsupportedMediaType, .unsupportedEncoding: status = 415
+        case .malformedBatch, .malformedBody, .malformedRecord: status = 400
+        case .headFull: status = 429
+        case .diskFull, .storageFailed: status = 503
+        }
+        var response = ErrorAnswer.response(status: status, code: rejection.code, message: rejection.message)
+        if let seconds = rejection.retryAfterSeconds { response.headers[.retryAfter] = String(seconds) }
+        return response
+    }
+
+    /// `{"batch_id": ..., "accepted": N, "duplicate": false, "too_old": N, "dropped": N}`.
+    static func response(for acknowledgement: IngestAcknowledgement) -> Response {
+        var json = JSONWriter()
+        json.raw("{\"batch_id\":")
+        if let id = acknowledgement.batchID { json.string(id.description) } else { json.raw("null") }
+        switch acknowledgement.outcome {
+        case .duplicate:
+            json.raw(",\"accepted\":0,\"duplicate\":true")
+        case .stored(let accepted, let tooOld):
+            json.raw(",\"accepted\":")
+            json.integer(accepted)
+            json.raw(",\"duplicate\":false,\"too_old\":")
+            json.integer(tooOld)
+        }
+        json.raw(",\"dropped\":")
+        json.integer(acknowledgement.dropped)
+        json.raw("}\n")
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json.bytes)))
+    }
+}
+
+extension HTTPField.Name {
+    static let strataBatchID = HTTPField.Name("X-Strata-Batch-Id")!
+}
