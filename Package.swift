@@ -3,7 +3,8 @@ import PackageDescription
 
 let package = Package(
     name: "strata",
-    platforms: [.macOS(.v14)],
+    // Linux only (Glibc, inotify): SwiftPM has no Linux entry for
+    // `platforms:`, so none is claimed; see README.md.
     products: [
         .executable(name: "strata", targets: ["strata"]),
         .library(name: "StrataCore", targets: ["StrataCore"]),
