@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Native libraries from Debian (libzstd-dev, liblz4-dev, libre2-dev).
@@ -101,9 +102,10 @@ let package = Package(
             dependencies: [
                 "StrataCore", "StrataTemplates", "StrataStore", "StrataQuery",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // Realistic node log trees for the demo, benchmarks and tests.
-        .target(name: "StrataSampleData"),
+        .target(name: "StrataSampleData", dependencies: ["StrataCore"]),
         .executableTarget(
             name: "strata",
             dependencies: [
@@ -130,6 +132,7 @@ let package = Package(
             name: "StrataDiagnosisTests",
             dependencies: [
                 "StrataDiagnosis", "StrataTemplates", "StrataStore", "StrataQuery", "StrataCore", "StrataSampleData",
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .testTarget(
             name: "StrataServerTests",
