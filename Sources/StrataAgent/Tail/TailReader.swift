@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Logging
 import StrataCore
+import Synchronization
 
 /// Reads every matched file on one dedicated thread: discovery, reading, envelope decoding,
 /// multiline assembly and batching. Blocking file I/O and `poll` stay off the async executor;
@@ -44,10 +45,12 @@ final class TailReader: @unchecked Sendable {
     private var scratch: UnsafeMutablePointer<UInt8>
     private var scratchCapacity = 64 * 1024
 
-    private let stopLock = ConditionLock()
-    private var stopRequested = false
-    private var finished = false
-    private var finishWaiters: [CheckedContinuation<Void, Never>] = []
+    private struct StopState {
+        var requested = false
+        var finished = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let stop = Mutex(StopState())
 
     private var pendingLines: Int64 = 0
     private var pendingBytes: Int64 = 0
@@ -76,11 +79,11 @@ final class TailReader: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in
             run()
-            stopLock.lock()
-            finished = true
-            let waiters = finishWaiters
-            finishWaiters = []
-            stopLock.unlock()
+            let waiters = stop.withLock { state in
+                state.finished = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
             for waiter in waiters { waiter.resume() }
         }
         thread.name = "strata-tail"
@@ -89,28 +92,19 @@ final class TailReader: @unchecked Sendable {
 
     /// Asks the reader to flush what it holds, seal the last batch and close the queue.
     func requestStop() {
-        stopLock.lock()
-        stopRequested = true
-        stopLock.unlock()
+        stop.withLock { $0.requested = true }
         inotify.wake()
     }
 
-    private var shouldStop: Bool {
-        stopLock.lock()
-        defer { stopLock.unlock() }
-        return stopRequested
-    }
+    private var shouldStop: Bool { stop.withLock { $0.requested } }
 
     func waitUntilFinished() async {
         await withCheckedContinuation { continuation in
-            stopLock.lock()
-            if finished {
-                stopLock.unlock()
-                continuation.resume()
-            } else {
-                finishWaiters.append(continuation)
-                stopLock.unlock()
+            let finished = stop.withLock { state in
+                if !state.finished { state.waiters.append(continuation) }
+                return state.finished
             }
+            if finished { continuation.resume() }
         }
     }
 

@@ -76,9 +76,9 @@ public final class LogStore: @unchecked Sendable {
     let commitLock = Mutex(())
     private let ingestLock = Mutex(())
     /// Signalled when the head passes `headFlushBytes`; the background flusher waits on it.
-    public let flushWanted = WakeSignal()
+    public let flushWanted = MonotonicCondition()
     /// Signalled after a flush wrote segments; the background compactor waits on it.
-    public let compactionWanted = WakeSignal()
+    public let compactionWanted = MonotonicCondition()
 
     struct State {
         var manifest: Manifest
