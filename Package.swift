@@ -123,7 +123,7 @@ let package = Package(
             path: "benchmarks/diagnosis/scenarios", exclude: ["README.md"]),
 
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
-        .testTarget(name: "StrataSampleDataTests", dependencies: ["StrataSampleData"]),
+        .testTarget(name: "StrataSampleDataTests", dependencies: ["StrataSampleData", "StrataCore"]),
         .testTarget(name: "StrataParsersTests", dependencies: ["StrataParsers", "StrataCore"]),
         .testTarget(name: "StrataStoreTests", dependencies: ["StrataStore", "StrataCore"]),
         .testTarget(name: "StrataQueryTests", dependencies: ["StrataQuery", "StrataStore", "StrataCore", .product(name: "Logging", package: "swift-log")]),
