@@ -78,7 +78,9 @@ extension Int64 {
 import Glibc
 #endif
 
-public enum Clock {
+/// The system's clocks as nanosecond integers (records, the WAL and the manifest store time as
+/// Int64 nanoseconds). Named apart from Swift's `Clock` protocol, which it is not.
+public enum WallClock {
     /// Wall-clock time in nanoseconds since the epoch.
     public static func nowNanos() -> Int64 {
         var ts = timespec()
@@ -93,3 +95,9 @@ public enum Clock {
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 }
+
+/// The old name, kept only until LogStore.swift and IngestDecoder.swift (reworked by issue 17's
+/// other parts at the same time) say `WallClock`; it shadows Swift's `Clock` protocol, so
+/// nothing new may use it.
+@available(*, deprecated, renamed: "WallClock")
+public typealias Clock = WallClock

@@ -113,7 +113,7 @@ final class QueryRoutes: Sendable {
             throw Failure(400, "bad_query", error.description)
         }
         let range = try TimeExpression.range(
-            since: parameters["since"], from: parameters["from"], to: parameters["to"], now: Clock.nowNanos())
+            since: parameters["since"], from: parameters["from"], to: parameters["to"], now: WallClock.nowNanos())
         var timeout = QueryLimits.defaultTimeout
         if let text = parameters["timeout"] {
             guard let nanos = TimeExpression.duration(text), nanos > 0 else {
@@ -551,13 +551,13 @@ final class TailJournal: @unchecked Sendable {
     static func unseenFlushed(flushedKnown: [LogRecord], added: [SegmentReader], removed: [SegmentReader]) -> [LogRecord] {
         guard !added.isEmpty else { return [] }
         var known: [UInt64: [LogRecord]] = [:]
-        func remember(_ record: LogRecord) { known[Fingerprint.of(record), default: []].append(record) }
+        func remember(_ record: LogRecord) { known[RecordContentHash.of(record), default: []].append(record) }
         flushedKnown.forEach(remember)
         for segment in removed { (try? segment.readAllRecords())?.forEach(remember) }
         var result: [LogRecord] = []
         for segment in added.sorted(by: { $0.path < $1.path }) {
             for record in (try? segment.readAllRecords()) ?? [] {
-                let key = Fingerprint.of(record)
+                let key = RecordContentHash.of(record)
                 if let index = known[key]?.firstIndex(of: record) {
                     known[key]?.remove(at: index)
                 } else {
