@@ -3,7 +3,8 @@ import PackageDescription
 
 let package = Package(
     name: "strata",
-    platforms: [.macOS(.v14)],
+    // Linux only (Glibc, inotify): SwiftPM has no Linux entry for
+    // `platforms:`, so none is claimed; see README.md.
     products: [
         .executable(name: "strata", targets: ["strata"]),
         .library(name: "StrataCore", targets: ["StrataCore"]),
@@ -30,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Native libraries from Debian (libzstd-dev, liblz4-dev, zlib1g-dev, libre2-dev).
@@ -116,9 +118,10 @@ let package = Package(
             dependencies: [
                 "StrataCore", "StrataTemplates",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // Realistic node log trees for the demo, benchmarks and tests.
-        .target(name: "StrataSampleData"),
+        .target(name: "StrataSampleData", dependencies: ["StrataCore"]),
         .executableTarget(
             name: "strata",
             dependencies: [
@@ -137,7 +140,7 @@ let package = Package(
             path: "benchmarks/diagnosis/scenarios", exclude: ["README.md"]),
 
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
-        .testTarget(name: "StrataSampleDataTests", dependencies: ["StrataSampleData"]),
+        .testTarget(name: "StrataSampleDataTests", dependencies: ["StrataSampleData", "StrataCore"]),
         .testTarget(name: "StrataParsersTests", dependencies: ["StrataParsers", "StrataConfiguration", "StrataCore"]),
         .testTarget(name: "StrataStoreTests", dependencies: ["StrataStore", "StrataCore"]),
         .testTarget(name: "StrataQueryTests", dependencies: ["StrataQuery", "StrataStore", "StrataCore", .product(name: "Logging", package: "swift-log")]),
@@ -146,8 +149,8 @@ let package = Package(
         .testTarget(
             name: "StrataDiagnosisTests",
             dependencies: [
-                "StrataDiagnosis", "StrataCore", "StrataSampleData",
-                .product(name: "Logging", package: "swift-log"),
+        .testTarget(name: "StrataSampleDataTests", dependencies: ["StrataSampleData", "StrataCore"]),
+        .testTarget(name: "StrataParsersTests", dependencies: ["StrataParsers", "StrataConfiguration", "StrataCore"]),
             ]),
         .testTarget(
             name: "StrataServerTests",

@@ -33,7 +33,12 @@ public enum RFC3339 {
         return String(decoding: out, as: UTF8.self)
     }
 
+    // The one calendar conversion of the package (Howard Hinnant's days-from-civil and its
+    // inverse): timestamp parsers, the agent's HTTP dates and the sample data all use these.
+    // Inlinable because the log parsers convert a date per record.
+
     /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar.
+    @inlinable
     public static func civilFromDays(_ days: Int64) -> (Int64, Int64, Int64) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
@@ -47,6 +52,7 @@ public enum RFC3339 {
     }
 
     /// (year, month, day) to days since 1970-01-01.
+    @inlinable
     public static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
@@ -72,7 +78,9 @@ extension Int64 {
 import Glibc
 #endif
 
-public enum Clock {
+/// The system's clocks as nanosecond integers (records, the WAL and the manifest store time as
+/// Int64 nanoseconds). Named apart from Swift's `Clock` protocol, which it is not.
+public enum WallClock {
     /// Wall-clock time in nanoseconds since the epoch.
     public static func nowNanos() -> Int64 {
         var ts = timespec()

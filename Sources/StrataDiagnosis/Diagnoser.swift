@@ -65,7 +65,7 @@ public struct Diagnoser {
 
     public func diagnose(
         window: TimeRange, windowRecords: [LogRecord], baseline: TimeRange, baselineRecords: [LogRecord],
-        generatedAt: Int64 = Clock.nowNanos()
+        generatedAt: Int64 = WallClock.nowNanos()
     ) -> DiagnosisReport {
         var table = WorkloadTable()
         var events = EventTable()

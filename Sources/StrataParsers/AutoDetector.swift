@@ -1,4 +1,5 @@
 import StrataCore
+import Synchronization
 
 /// The formats auto-detection chooses between.
 public enum LogFormat: Int, Sendable, CaseIterable {
@@ -31,7 +32,7 @@ public final class AutoDetector: LogParser, @unchecked Sendable {
     public let name = "auto"
     private let parsers: [any LogParser]
     private let timestamp: any LogParser
-    private let shards: [Locked<[SourceKey: LogFormat]>]
+    private let shards: [FormatCacheShard]
     private let capacityPerShard: Int
 
     struct SourceKey: Hashable {
@@ -47,7 +48,7 @@ public final class AutoDetector: LogParser, @unchecked Sendable {
                 ?? ParserRegistry.builtin(decoder: format.parserName, name: format.parserName, options: DecoderOptions())!
         }
         timestamp = registry.parser(named: "timestamp") ?? TimestampPrefixParser()
-        shards = (0..<16).map { _ in Locked([:]) }
+        shards = (0..<16).map { _ in FormatCacheShard() }
         capacityPerShard = max(1, cacheCapacity / 16)
     }
 
@@ -108,21 +109,21 @@ public final class AutoDetector: LogParser, @unchecked Sendable {
     }
 
     @inline(__always)
-    private func shard(_ key: SourceKey) -> Locked<[SourceKey: LogFormat]> {
+    private func shard(_ key: SourceKey) -> FormatCacheShard {
         shards[Int(truncatingIfNeeded: UInt(bitPattern: key.source.hashValue) &+ UInt(key.stream)) & 15]
     }
 
     /// The format remembered for the record's source, if any.
     public func rememberedFormat(for record: LogRecord) -> LogFormat? {
         guard let key = sourceKey(record) else { return nil }
-        return shard(key).withLock { $0[key] }
+        return shard(key).formats.withLock { $0[key] }
     }
 
     public func parse(_ record: inout LogRecord) -> Bool {
         let key = sourceKey(record)
         var remembered: LogFormat?
         if let key {
-            remembered = shard(key).withLock { $0[key] }
+            remembered = shard(key).formats.withLock { $0[key] }
             if let remembered, parsers[remembered.rawValue].parse(&record) { return true }
         }
         let candidates = record.body.withBytes { Self.candidates($0) }
@@ -130,7 +131,7 @@ public final class AutoDetector: LogParser, @unchecked Sendable {
             if parsers[format.rawValue].parse(&record) {
                 if let key {
                     let capacity = capacityPerShard
-                    shard(key).withLock { cache in
+                    shard(key).formats.withLock { cache in
                         if cache.count >= capacity, cache[key] == nil { cache.removeAll(keepingCapacity: true) }
                         cache[key] = format
                     }
@@ -139,5 +140,11 @@ public final class AutoDetector: LogParser, @unchecked Sendable {
             }
         }
         return timestamp.parse(&record)
+    }
+
+    /// One sixteenth of the remembered formats, so parsing threads seldom wait for each other
+    /// (a class because a `Mutex` cannot be copied into an array).
+    private final class FormatCacheShard: Sendable {
+        let formats = Mutex<[SourceKey: LogFormat]>([:])
     }
 }

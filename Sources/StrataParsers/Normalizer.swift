@@ -1,5 +1,6 @@
 import StrataConfiguration
 import StrataCore
+import Synchronization
 
 /// What happened to a record.
 public enum NormalizeOutcome: Sendable, Equatable {
@@ -39,7 +40,7 @@ public struct Normalizer: Sendable {
     let rules: [CompiledRule]
     let defaultParser: ParserChoice
     let autoDetector: AutoDetector
-    let counters: Locked<NormalizerStatistics>
+    let counters = NormalizerCounters()
 
     /// Unknown parser names fall back to `auto` (use `init(validating:registry:)` or
     /// `NormalizerConfiguration.validate(against:)` to reject them instead).
@@ -65,7 +66,6 @@ public struct Normalizer: Sendable {
             }
             return CompiledRule(rule: rule, parser: rule.parser.map(choice), dropReasons: reasons)
         }
-        counters = Locked(NormalizerStatistics())
     }
 
     /// Like `init(configuration:registry:)`, but an unknown parser name is an error.
@@ -74,7 +74,7 @@ public struct Normalizer: Sendable {
         self.init(configuration: configuration, registry: registry)
     }
 
-    public var statistics: NormalizerStatistics { counters.withLock { $0 } }
+    public var statistics: NormalizerStatistics { counters.statistics.withLock { $0 } }
 
     public func normalize(_ record: inout LogRecord) -> NormalizeOutcome {
         let ruleCount = rules.count
@@ -104,7 +104,7 @@ public struct Normalizer: Sendable {
                 for (from, to) in rule.renames { Self.rename(&record, from: from, to: to) }
                 for (conditionIndex, condition) in rule.drops.enumerated() where Self.drops(record, condition) {
                     let reason = rules[index].dropReasons[conditionIndex]
-                    counters.withLock { stats in
+                    counters.statistics.withLock { stats in
                         stats.dropped += 1
                         stats.droppedByReason[reason, default: 0] += 1
                     }
@@ -115,7 +115,7 @@ public struct Normalizer: Sendable {
 
             let redactions = configuration.redactor.redact(&record, extraPatterns: extraPatterns)
             if redactions > 0 {
-                counters.withLock { stats in
+                counters.statistics.withLock { stats in
                     stats.redactedRecords += 1
                     stats.redactions += redactions
                 }
@@ -158,4 +158,9 @@ public struct Normalizer: Sendable {
             return record.resource[field]
         }
     }
+}
+
+/// The counts every copy of a `Normalizer` (a struct, handed to each ingest thread) adds to.
+final class NormalizerCounters: Sendable {
+    let statistics = Mutex(NormalizerStatistics())
 }

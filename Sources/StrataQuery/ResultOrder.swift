@@ -19,7 +19,7 @@ public struct OrderKey: Sendable, Hashable, Comparable {
     }
 
     public init(_ record: LogRecord) {
-        self.init(timestamp: record.timestamp, fingerprint: Fingerprint.of(record))
+        self.init(timestamp: record.timestamp, fingerprint: RecordContentHash.of(record))
     }
 
     public static func < (a: OrderKey, b: OrderKey) -> Bool {
@@ -34,7 +34,7 @@ public struct OrderKey: Sendable, Hashable, Comparable {
 
 /// A stable 64-bit hash of a record's content (FNV-1a over a canonical serialization): the same
 /// in every process and on every machine, unlike `Hasher`.
-public enum Fingerprint {
+public enum RecordContentHash {
     public static func of(_ record: LogRecord) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         func byte(_ b: UInt8) {

@@ -1,4 +1,6 @@
-/// Calendar fields of a UTC instant, computed with integer arithmetic (Howard Hinnant's
+import StrataCore
+
+/// Calendar fields of a UTC instant, computed with integer arithmetic (StrataCore's
 /// days-from-civil inverse) so timestamps can be formatted without Foundation.
 struct CivilTime {
     var year: Int
@@ -22,15 +24,10 @@ struct CivilTime {
             secondOfDay += 86_400
             days -= 1
         }
-        let z = Int(days) + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        day = doy - (153 * mp + 2) / 5 + 1
-        month = mp < 10 ? mp + 3 : mp - 9
-        year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let (civilYear, civilMonth, civilDay) = RFC3339.civilFromDays(days)
+        year = Int(civilYear)
+        month = Int(civilMonth)
+        day = Int(civilDay)
         hour = Int(secondOfDay / 3600)
         minute = Int(secondOfDay / 60 % 60)
         second = Int(secondOfDay % 60)
@@ -42,7 +39,7 @@ private let monthNames: [[UInt8]] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ].map { Array($0.utf8) }
 
-extension ByteWriter {
+extension LineWriter {
     /// `2026-11-21` (or with another separator, `2026/11/21`).
     mutating func append(date c: CivilTime, separator: UInt8 = UInt8(ascii: "-")) {
         append(decimal: c.year, width: 4)

@@ -31,14 +31,14 @@ struct LogFileWriter {
     let format: LogFormat
     let path: String
     private var fd: Int32
-    private var out = ByteWriter(capacity: LogFileWriter.flushSize + 2 * Envelope.maxLineSize + 4096)
+    private var out = LineWriter(capacity: LogFileWriter.flushSize + 2 * Envelope.maxLineSize + 4096)
     private(set) var bytes = 0
     private(set) var lines = 0
     private(set) var stdoutLines = 0
     private(set) var stderrLines = 0
     private(set) var firstTime: Int64 = 0
     private(set) var lastTime: Int64 = 0
-    private var scratch = ByteWriter(capacity: 4096)
+    private var scratch = LineWriter(capacity: 4096)
 
     static let flushSize = 1 << 20
 
@@ -106,7 +106,7 @@ struct LogFileWriter {
 
     /// docker's json-file escaping (moby's `jsonlog`): `\"`, `\\`, `\n`, `\r`, `\t`, other
     /// control characters and `<`, `>`, `&` as `\u00XX`. Bytes of 0x80 and up pass through.
-    static func appendDockerEscaped(_ message: ArraySlice<UInt8>, to out: inout ByteWriter) {
+    static func appendDockerEscaped(_ message: ArraySlice<UInt8>, to out: inout LineWriter) {
         message.withUnsafeBufferPointer { buffer in
             var run = 0
             for i in 0..<buffer.count {

@@ -157,8 +157,8 @@ struct FileGenerator {
     private var writer: LogFileWriter
     /// The record being written, and a second buffer for a line of the other stream that
     /// lands in its middle.
-    private var message = ByteWriter(capacity: 1 << 17)
-    private var aside = ByteWriter(capacity: 4096)
+    private var message = LineWriter(capacity: 1 << 17)
+    private var aside = LineWriter(capacity: 4096)
     private var now: Int64
 
     private var stdoutRecords = 0

@@ -130,7 +130,7 @@ struct TraceContext: Sendable {
     var span: UInt64
 }
 
-extension ByteWriter {
+extension LineWriter {
     mutating func append(traceID t: TraceContext) {
         append(hex: t.hi, digits: 16)
         append(hex: t.lo, digits: 16)
@@ -331,7 +331,7 @@ struct MessageFactory {
 
     // MARK: - Rendering templates
 
-    mutating func render(_ pieces: [Piece], into w: inout ByteWriter) {
+    mutating func render(_ pieces: [Piece], into w: inout LineWriter) {
         for piece in pieces {
             switch piece {
             case .text(let t): w.append(t)
@@ -340,7 +340,7 @@ struct MessageFactory {
         }
     }
 
-    mutating func render(_ slot: Slot, into w: inout ByteWriter) {
+    mutating func render(_ slot: Slot, into w: inout LineWriter) {
         switch slot {
         case .int(let lo, let hi): w.append(decimal: rng.int(lo...hi))
         case .uuid: w.append(uuid: rng.next(), rng.next())
@@ -405,7 +405,7 @@ struct MessageFactory {
         }
     }
 
-    mutating func textFields(_ t: Template, into w: inout ByteWriter) {
+    mutating func textFields(_ t: Template, into w: inout LineWriter) {
         for f in t.fields {
             w.append(UInt8(ascii: " "))
             w.append(f.key)
@@ -414,7 +414,7 @@ struct MessageFactory {
         }
     }
 
-    mutating func jsonString(_ pieces: [Piece], into w: inout ByteWriter) {
+    mutating func jsonString(_ pieces: [Piece], into w: inout LineWriter) {
         w.append(UInt8(ascii: "\""))
         let start = w.count
         render(pieces, into: &w)
@@ -423,7 +423,7 @@ struct MessageFactory {
     }
 
     /// `,"key":value` members; `spaced` gives Python's `json.dumps` separators.
-    mutating func jsonFields(_ t: Template, spaced: Bool = false, into w: inout ByteWriter) {
+    mutating func jsonFields(_ t: Template, spaced: Bool = false, into w: inout LineWriter) {
         for f in t.fields {
             w.append(spaced ? ", \"" : ",\"")
             w.append(f.key)
@@ -432,7 +432,7 @@ struct MessageFactory {
         }
     }
 
-    mutating func logfmtFields(_ t: Template, into w: inout ByteWriter) {
+    mutating func logfmtFields(_ t: Template, into w: inout LineWriter) {
         for f in t.fields {
             w.append(UInt8(ascii: " "))
             w.append(f.key)
@@ -447,7 +447,7 @@ struct MessageFactory {
 
     /// About `count` bytes of an order payload, e.g. `{"items":[{"sku":"SKU-12345","qty":2,...}]}`,
     /// ASCII only; quotes written as `\"` when `escaped` (the payload sits in a JSON string).
-    mutating func filler(_ count: Int, escaped: Bool, into w: inout ByteWriter) {
+    mutating func filler(_ count: Int, escaped: Bool, into w: inout LineWriter) {
         guard count > 0 else { return }
         let q: StaticString = escaped ? "\\\"" : "\""
         let end = w.count + count
@@ -471,7 +471,7 @@ struct MessageFactory {
     }
 
     /// About `count` bytes of query string: `&ids=123456,234567,...`.
-    mutating func queryFiller(_ count: Int, into w: inout ByteWriter) {
+    mutating func queryFiller(_ count: Int, into w: inout LineWriter) {
         guard count > 0 else { return }
         let end = w.count + count
         w.append("&ids=")
@@ -482,7 +482,7 @@ struct MessageFactory {
         }
     }
 
-    mutating func textFiller(_ count: Int, into w: inout ByteWriter) {
+    mutating func textFiller(_ count: Int, into w: inout LineWriter) {
         guard count > 0 else { return }
         w.append(" payload=")
         filler(count, escaped: false, into: &w)
@@ -492,7 +492,7 @@ struct MessageFactory {
 
     /// Writes one single-line message in `style`. `filler` adds about that many bytes of
     /// payload (for long lines); `level` nil draws one.
-    mutating func write(_ s: Style, time: Int64, level: Level? = nil, filler: Int = 0, into w: inout ByteWriter) {
+    mutating func write(_ s: Style, time: Int64, level: Level? = nil, filler: Int = 0, into w: inout LineWriter) {
         let level = level ?? randomLevel()
         // The application stamps its line a little before the runtime does.
         let appTime = CivilTime(nanosSinceEpoch: time - Int64(rng.int(1000...900_000)))
@@ -520,7 +520,7 @@ struct MessageFactory {
 
     /// Spring Boot's default console pattern, with Sleuth's `[app,trace,span]` (Boot 2) or
     /// Micrometer's `[app] [thread] [trace-span]` (Boot 3).
-    mutating func logback(_ level: Level, _ c: CivilTime, _ t: Template, _ filler: Int, _ w: inout ByteWriter,
+    mutating func logback(_ level: Level, _ c: CivilTime, _ t: Template, _ filler: Int, _ w: inout LineWriter,
                           logger: Int? = nil, thread: Int? = nil) {
         let trace = traceContext(probability: 0.7)
         let logger = loggers[logger ?? (rng.chance(0.8) ? rng.below(5) : rng.below(loggers.count))]
@@ -572,7 +572,7 @@ struct MessageFactory {
     }
 
     /// logstash-logback-encoder's JSON.
-    mutating func logstash(_ level: Level, _ c: CivilTime, _ filler: Int, _ w: inout ByteWriter) {
+    mutating func logstash(_ level: Level, _ c: CivilTime, _ filler: Int, _ w: inout LineWriter) {
         let t = templates.pick(level, &rng)
         let trace = traceContext(probability: 0.7)
         w.append("{\"@timestamp\":\"")
@@ -616,7 +616,7 @@ struct MessageFactory {
     }
 
     /// Kafka's log4j pattern `[%d] %p %m (%c)`.
-    mutating func log4j(_ level: Level, _ c: CivilTime, _ t: Template, _ filler: Int, _ w: inout ByteWriter) {
+    mutating func log4j(_ level: Level, _ c: CivilTime, _ t: Template, _ filler: Int, _ w: inout LineWriter) {
         w.append(UInt8(ascii: "["))
         w.append(date: c)
         w.append(UInt8(ascii: " "))
@@ -631,7 +631,7 @@ struct MessageFactory {
     }
 
     /// Unified JVM logging (`-Xlog:gc:stdout:time,level,tags`).
-    mutating func jvmGC(_ c: CivilTime, _ w: inout ByteWriter) {
+    mutating func jvmGC(_ c: CivilTime, _ w: inout LineWriter) {
         gcCount += 1
         w.append(UInt8(ascii: "["))
         w.append(date: c)
@@ -657,7 +657,7 @@ struct MessageFactory {
     }
 
     /// zap's production JSON encoder (epoch `ts`), or controller-runtime's (ISO8601 `ts`).
-    mutating func zap(_ level: Level, _ c: CivilTime, _ time: Int64, _ filler: Int, _ w: inout ByteWriter) {
+    mutating func zap(_ level: Level, _ c: CivilTime, _ time: Int64, _ filler: Int, _ w: inout LineWriter) {
         let t = templates.pick(level, &rng)
         let trace = traceContext(probability: style.zapISOTime ? 0.05 : 0.6)
         w.append("{\"level\":\"")
@@ -706,7 +706,7 @@ struct MessageFactory {
         w.append("}")
     }
 
-    mutating func zerolog(_ level: Level, _ c: CivilTime, _ filler: Int, _ w: inout ByteWriter) {
+    mutating func zerolog(_ level: Level, _ c: CivilTime, _ filler: Int, _ w: inout LineWriter) {
         let t = templates.pick(level, &rng)
         let trace = traceContext(probability: 0.6)
         w.append("{\"level\":\"")
@@ -735,7 +735,7 @@ struct MessageFactory {
     }
 
     /// istio's tab-separated console format.
-    mutating func istio(_ level: Level, _ c: CivilTime, _ filler: Int, _ w: inout ByteWriter) {
+    mutating func istio(_ level: Level, _ c: CivilTime, _ filler: Int, _ w: inout LineWriter) {
         let t = Vocabulary.istioTemplates.pick(level, &rng)
         w.append(iso: c, digits: 6)
         w.append(UInt8(ascii: "\t"))
@@ -749,7 +749,7 @@ struct MessageFactory {
     }
 
     /// Envoy's default access log format, as the istio sidecar writes it.
-    mutating func envoyAccess(_ c: CivilTime, _ filler: Int, _ w: inout ByteWriter) {
+    mutating func envoyAccess(_ c: CivilTime, _ filler: Int, _ w: inout LineWriter) {
         let service = rng.pick(Vocabulary.words(.svc))
         w.append(UInt8(ascii: "["))
         w.append(iso: c, digits: 3)
@@ -797,7 +797,7 @@ struct MessageFactory {
         w.append(" - default")
     }
 
-    mutating func logfmt(_ level: Level, _ c: CivilTime, _ filler: Int, _ w: inout ByteWriter) {
+    mutating func logfmt(_ level: Level, _ c: CivilTime, _ filler: Int, _ w: inout LineWriter) {
         let t = templates.pick(level, &rng)
         let trace = traceContext(probability: style.logfmtFlavor == .slog ? 0.6 : 0.05)
         let levelName: StaticString
@@ -849,7 +849,7 @@ struct MessageFactory {
 
     /// klog: `I1121 10:00:00.123456       1 file.go:123] msg`, structured (`"msg" k="v"`) when the
     /// template has fields.
-    mutating func klog(_ level: Level, _ c: CivilTime, _ t: Template, _ filler: Int, _ w: inout ByteWriter) {
+    mutating func klog(_ level: Level, _ c: CivilTime, _ t: Template, _ filler: Int, _ w: inout LineWriter) {
         w.append(Levels.klog[level.rawValue])
         w.append(klog: c)
         w.append(decimal: klogThread, width: 8, pad: UInt8(ascii: " "))
@@ -877,7 +877,7 @@ struct MessageFactory {
     }
 
     /// Go's `log` package with `Lshortfile`, ids in the message.
-    mutating func goStdlib(_ level: Level, _ c: CivilTime, _ filler: Int, _ w: inout ByteWriter) {
+    mutating func goStdlib(_ level: Level, _ c: CivilTime, _ filler: Int, _ w: inout LineWriter) {
         let t = templates.pick(level, &rng)
         let trace = traceContext(probability: 0.5)
         w.append(date: c, separator: UInt8(ascii: "/"))
@@ -906,7 +906,7 @@ struct MessageFactory {
     }
 
     /// ingress-nginx's `upstreaminfo` access log format, optionally with `$http_traceparent`.
-    mutating func nginxAccess(_ c: CivilTime, _ filler: Int, _ w: inout ByteWriter) {
+    mutating func nginxAccess(_ c: CivilTime, _ filler: Int, _ w: inout LineWriter) {
         let service = rng.pick(Vocabulary.words(.svc))
         render(.clientIP, into: &w)
         w.append(" - - [")
@@ -954,7 +954,7 @@ struct MessageFactory {
         }
     }
 
-    mutating func nginxError(_ c: CivilTime, _ filler: Int, _ w: inout ByteWriter) {
+    mutating func nginxError(_ c: CivilTime, _ filler: Int, _ w: inout LineWriter) {
         w.append(date: c, separator: UInt8(ascii: "/"))
         w.append(UInt8(ascii: " "))
         w.append(clock: c)
@@ -995,7 +995,7 @@ struct MessageFactory {
 
     /// Python `logging` formats: OpenTelemetry's instrumented format, a plain one, and a
     /// colourised one (ANSI escapes).
-    mutating func pythonText(_ level: Level, _ c: CivilTime, _ t: Template, _ filler: Int, _ w: inout ByteWriter) {
+    mutating func pythonText(_ level: Level, _ c: CivilTime, _ t: Template, _ filler: Int, _ w: inout LineWriter) {
         let logger = rng.chance(0.8) ? pythonLoggers[rng.below(2)] : rng.pick(pythonLoggers)
         w.append(date: c)
         w.append(UInt8(ascii: " "))
@@ -1043,7 +1043,7 @@ struct MessageFactory {
     }
 
     /// python-json-logger with OpenTelemetry fields (`json.dumps` separators).
-    mutating func pythonJSON(_ level: Level, _ c: CivilTime, _ filler: Int, _ w: inout ByteWriter) {
+    mutating func pythonJSON(_ level: Level, _ c: CivilTime, _ filler: Int, _ w: inout LineWriter) {
         let t = templates.pick(level, &rng)
         let trace = traceContext(probability: 0.7)
         w.append("{\"asctime\": \"")
@@ -1074,7 +1074,7 @@ struct MessageFactory {
         w.append("}")
     }
 
-    mutating func gunicorn(_ level: Level, _ c: CivilTime, _ w: inout ByteWriter, template: Template? = nil) {
+    mutating func gunicorn(_ level: Level, _ c: CivilTime, _ w: inout LineWriter, template: Template? = nil) {
         let t = template ?? Vocabulary.gunicornTemplates.pick(level, &rng)
         w.append(UInt8(ascii: "["))
         w.append(date: c)

@@ -13,14 +13,14 @@ enum Names {
 
     /// Random UUID (version 4), lowercase, as Kubernetes assigns to pods.
     static func uuid(_ rng: inout SplitMix64) -> String {
-        var w = ByteWriter(capacity: 36)
+        var w = LineWriter(capacity: 36)
         w.append(uuid: rng.next(), rng.next())
         return String(decoding: w.bytes, as: UTF8.self)
     }
 
     /// A container id: 64 lowercase hex digits (a SHA-256 in containerd and docker).
     static func containerID(_ rng: inout SplitMix64) -> String {
-        var w = ByteWriter(capacity: 64)
+        var w = LineWriter(capacity: 64)
         for _ in 0..<4 { w.append(hex: rng.next(), digits: 16) }
         return String(decoding: w.bytes, as: UTF8.self)
     }
@@ -36,7 +36,7 @@ enum Names {
     }
 }
 
-extension ByteWriter {
+extension LineWriter {
     /// `xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx` from 128 random bits.
     mutating func append(uuid hi: UInt64, _ lo: UInt64) {
         let hi = (hi & ~0xF000) | 0x4000

@@ -134,7 +134,7 @@ extension MessageFactory {
     /// a process before a restart.
     mutating func trace(time: Int64, crash: Bool = false) -> (lines: [[UInt8]], stream: LogStream) {
         var lines: [[UInt8]] = []
-        var w = ByteWriter(capacity: 256)
+        var w = LineWriter(capacity: 256)
         let c = CivilTime(nanosSinceEpoch: time - Int64(rng.int(1000...900_000)))
         switch style.traceKind {
         case .java:
@@ -188,7 +188,7 @@ extension MessageFactory {
 
     /// `<exception>` (and a detail line), library and application frames, the request frames
     /// down to `Thread.run`; then up to three `Caused by:` sections ending in `... N more`.
-    private mutating func javaTrace(into lines: inout [[UInt8]], _ w: inout ByteWriter) {
+    private mutating func javaTrace(into lines: inout [[UInt8]], _ w: inout LineWriter) {
         let requestFrames = StackTraces.javaRequestFrames
         let outer = rng.below(requestFrames.count - 2)
         let depthZeroFrames = requestFrames.count - outer
@@ -238,12 +238,12 @@ extension MessageFactory {
     }
 
     /// Moves the line in `w` to `lines`.
-    private func line(_ w: inout ByteWriter, into lines: inout [[UInt8]]) {
+    private func line(_ w: inout LineWriter, into lines: inout [[UInt8]]) {
         lines.append(w.bytes)
         w.removeAll()
     }
 
-    private mutating func pythonTrace(into lines: inout [[UInt8]], _ w: inout ByteWriter) {
+    private mutating func pythonTrace(into lines: inout [[UInt8]], _ w: inout LineWriter) {
         var chained = 0
         repeat {
             if chained > 0 {
@@ -285,7 +285,7 @@ extension MessageFactory {
     /// A goroutine dump. `recovered`: the panic was caught by net/http or apimachinery (their
     /// recovery frames come first); otherwise it killed the process.
     private mutating func goroutine(
-        running: Bool, recovered: Bool, klog: Bool, into lines: inout [[UInt8]], _ w: inout ByteWriter
+        running: Bool, recovered: Bool, klog: Bool, into lines: inout [[UInt8]], _ w: inout LineWriter
     ) {
         w.append("goroutine ")
         w.append(decimal: recovered ? rng.int(20...90000) : running ? 1 : rng.int(2...400))
@@ -326,7 +326,7 @@ extension MessageFactory {
     }
 
     /// An unrecovered panic: the process dies right after writing it.
-    private mutating func goFatalPanic(into lines: inout [[UInt8]], _ w: inout ByteWriter) {
+    private mutating func goFatalPanic(into lines: inout [[UInt8]], _ w: inout LineWriter) {
         if rng.chance(0.7) {
             lines.append(Array("panic: runtime error: invalid memory address or nil pointer dereference"))
             w.append("[signal SIGSEGV: segmentation violation code=0x1 addr=0x")

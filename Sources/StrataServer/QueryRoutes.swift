@@ -109,7 +109,7 @@ final class QueryRoutes: Sendable {
             throw Failure(400, "bad_query", error.description)
         }
         let range = try TimeExpression.range(
-            since: parameters["since"], from: parameters["from"], to: parameters["to"], now: Clock.nowNanos())
+            since: parameters["since"], from: parameters["from"], to: parameters["to"], now: WallClock.nowNanos())
         var timeout = QueryLimits.defaultTimeout
         if let text = parameters["timeout"] {
             guard let nanos = TimeExpression.duration(text), nanos > 0 else {

@@ -76,7 +76,7 @@ struct DiagnoseCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap(label: "strata.diagnose")
-        let now = Clock.nowNanos()
+        let now = WallClock.nowNanos()
         let windowFrom = try Self.parseTime(from, option: "--from", now: now)
         let windowTo = try Self.parseTime(to, option: "--to", now: now)
         guard windowTo > windowFrom else { throw ValidationError("--to (\(to)) must be after --from (\(from))") }

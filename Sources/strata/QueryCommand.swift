@@ -172,7 +172,7 @@ struct RangeOptions: ParsableArguments {
 
     func resolve() throws -> TimeRange {
         do {
-            return try TimeExpression.range(since: since, from: from, to: to, now: Clock.nowNanos())
+            return try TimeExpression.range(since: since, from: from, to: to, now: WallClock.nowNanos())
         } catch let error as QueryError {
             throw ValidationError(error.message)
         }

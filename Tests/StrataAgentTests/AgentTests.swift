@@ -162,7 +162,7 @@ final class AgentPositionTests: XCTestCase {
         let store = try CheckpointStore(directory: node.checkpointDirectory)
         try store.commit([
             FilePosition(
-                key: status.key, path: path, fingerprint: Fingerprint(checksum: 0xDEAD_BEEF, length: 256),
+                key: status.key, path: path, fingerprint: FileHeadChecksum(checksum: 0xDEAD_BEEF, length: 256),
                 stdoutOffset: 500, stderrOffset: 500)
         ])
         let transport = RecordingTransport()

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 
+import StrataCore
 import StrataSampleData
 
 final class GeneratorTests: XCTestCase {
@@ -384,13 +385,7 @@ final class GeneratorTests: XCTestCase {
         let digits = Array(text.utf8).map { Int64($0) - 48 }
         func number(_ from: Int, _ count: Int) -> Int64 { digits[from..<(from + count)].reduce(0) { $0 * 10 + $1 } }
         let (y, m, d) = (number(0, 4), number(5, 2), number(8, 2))
-        // Days from civil (proleptic Gregorian).
-        let yy = m <= 2 ? y - 1 : y
-        let era = yy / 400
-        let yoe = yy - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146_097 + doe - 719_468
+        let days = RFC3339.daysFromCivil(year: y, month: m, day: d)
         var ns = ((days * 24 + number(11, 2)) * 60 + number(14, 2)) * 60 + number(17, 2)
         ns *= 1_000_000_000
         if text.count > 21 {

@@ -223,7 +223,7 @@ final class IngestLedger: @unchecked Sendable {
         let bodies = (0..<recordsPerBatch).map { "batch \(number) record \($0) \(bodyPadding)" }
         var encoder = BatchEncoder()
         let resource = Resource(attributes: [Attribute(ResourceKey.namespace, "crash"), Attribute(ResourceKey.pod, "pod-\(number % 3)")])
-        let now = Clock.nowNanos()
+        let now = WallClock.nowNanos()
         for (index, body) in bodies.enumerated() {
             let resourceIndex = encoder.resourceIndex(source: 0) { resource }
             encoder.append(LogRecord(timestamp: now + Int64(index), observedTimestamp: now, body: body, resource: resource), resourceIndex: resourceIndex)

@@ -47,7 +47,7 @@ final class CollectorTests: XCTestCase {
         let resource = Resource(attributes: [Attribute(ResourceKey.namespace, "shop"), Attribute(ResourceKey.pod, "api-1")])
         for body in bodies {
             let index = encoder.resourceIndex(source: 0) { resource }
-            encoder.append(LogRecord(timestamp: Clock.nowNanos(), observedTimestamp: Clock.nowNanos(), body: body, resource: resource), resourceIndex: index)
+            encoder.append(LogRecord(timestamp: WallClock.nowNanos(), observedTimestamp: WallClock.nowNanos(), body: body, resource: resource), resourceIndex: index)
         }
         return try encoder.encode(id: id, codec: .zstd)
     }

@@ -47,7 +47,7 @@ import Testing
     /// Records spread over the last 50 minutes: half in segments, half in the head.
     func seeded() async throws -> (Running, [LogRecord]) {
         let running = try await start()
-        let now = Clock.nowNanos()
+        let now = WallClock.nowNanos()
         var records: [LogRecord] = []
         for i in 0..<200 {
             let status = ["200", "404", "500", "503"][i % 4]
@@ -131,7 +131,7 @@ import Testing
         defer { stream.close() }
         #expect(try await stream.awaitFollowing(timeout: 60))
         let store = running.server.store
-        _ = try store.ingest(batchID: nil, records: [record("first connection refused", pod: "a", at: Clock.nowNanos()), record("other", pod: "a", at: Clock.nowNanos())])
+        _ = try store.ingest(batchID: nil, records: [record("first connection refused", pod: "a", at: WallClock.nowNanos()), record("other", pod: "a", at: WallClock.nowNanos())])
         // Generous: CPU-bound suites running in parallel can hold both threads of the
         // cooperative pool for seconds, and the collector's tail polling runs there too (the
         // latency is not asserted here; an arriving record ends the wait at once).
@@ -140,9 +140,9 @@ import Testing
         let id = try #require(first.id)
 
         // While disconnected: records arrive, one batch is flushed to a segment between polls.
-        _ = try store.ingest(batchID: nil, records: [record("second connection refused", pod: "a", at: Clock.nowNanos())])
+        _ = try store.ingest(batchID: nil, records: [record("second connection refused", pod: "a", at: WallClock.nowNanos())])
         try store.flush()
-        _ = try store.ingest(batchID: nil, records: [record("third connection refused", pod: "a", at: Clock.nowNanos())])
+        _ = try store.ingest(batchID: nil, records: [record("third connection refused", pod: "a", at: WallClock.nowNanos())])
 
         let resumed = try EventStream(url: running.url, path: "/api/v1/tail?q=refused", lastEventID: id)
         defer { resumed.close() }

@@ -36,6 +36,24 @@ final class CodecTests: XCTestCase {
         XCTAssertEqual(try f.varint(), UInt64.max)
     }
 
+    /// The segment reader's varint loop and the wire/WAL reader's (StrataCore's `Varint`) are one
+    /// rule: every prefix of every case is accepted or refused alike, with the same value.
+    func testSegmentAndWireReadersAgreeOnVarints() {
+        var cases: [[UInt8]] = [[0], [0x7F], [0x80, 0x01], [0x80], [0x80, 0x80], [0x80, 0x00]]
+        for tenth: UInt8 in [0x00, 0x01, 0x02, 0x7F, 0x80, 0xFF] {
+            cases.append([UInt8](repeating: 0xFF, count: 9) + [tenth])
+            cases.append([UInt8](repeating: 0xFF, count: 9) + [tenth, 0x00])
+        }
+        cases.append([UInt8](repeating: 0xFF, count: 11) + [0])
+        var rng = TestRNG(seed: 7)
+        for _ in 0..<500 { cases.append((0..<rng.int(1...12)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }) }
+        for bytes in cases {
+            var cursor = ByteCursor(bytes)
+            var reader = ByteReader(bytes)
+            XCTAssertEqual(try? cursor.varint(), try? reader.readVarint(), "\(bytes)")
+        }
+    }
+
     // MARK: Bit packing
 
     func testBitPackingRoundTripsEveryWidth() throws {

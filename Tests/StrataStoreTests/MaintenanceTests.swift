@@ -77,7 +77,7 @@ final class ScratchStore {
         }
         #expect(store.statistics.segments == 0, "ingest appends to the log and the head only")
         #expect(store.statistics.headRecords == 100)
-        #expect(store.flushWanted.wait(timeout: .zero), "passing the threshold signals the flusher")
+        #expect(store.flushWanted.waitForSignal(timeout: .zero), "passing the threshold signals the flusher")
 
         let maintenance = StoreMaintenance(
             store: store, flushInterval: .seconds(3600), compactionInterval: .seconds(3600), logger: ScratchStore.logger)

@@ -25,9 +25,10 @@ public struct AgentConfiguration: Sendable {
         public var container: String
         public var startPattern: String
 
+        /// A missing name counts as empty, so `*` (and only a pattern matching "") selects it.
         func matches(_ identity: KubernetesIdentity) -> Bool {
-            fnmatch(namespace, identity.namespace ?? "", 0) == 0 && fnmatch(pod, identity.pod ?? "", 0) == 0
-                && fnmatch(container, identity.container ?? "", 0) == 0
+            Glob(namespace).matches(identity.namespace ?? "") && Glob(pod).matches(identity.pod ?? "")
+                && Glob(container).matches(identity.container ?? "")
         }
     }
 

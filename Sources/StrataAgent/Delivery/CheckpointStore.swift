@@ -6,7 +6,7 @@ import StrataCore
 public struct FilePosition: Sendable, Equatable {
     public var key: FileKey
     public var path: String
-    public var fingerprint: Fingerprint
+    public var fingerprint: FileHeadChecksum
     /// Bumped each time the file is found truncated (copytruncate), so positions from before a
     /// truncation never win over smaller offsets after it.
     public var generation: Int
@@ -14,7 +14,7 @@ public struct FilePosition: Sendable, Equatable {
     public var stderrOffset: Int64
 
     public init(
-        key: FileKey, path: String, fingerprint: Fingerprint, generation: Int = 0, stdoutOffset: Int64 = 0,
+        key: FileKey, path: String, fingerprint: FileHeadChecksum, generation: Int = 0, stdoutOffset: Int64 = 0,
         stderrOffset: Int64 = 0
     ) {
         self.key = key
@@ -98,7 +98,7 @@ public final class CheckpointStore: Sendable {
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM file_positions")
             for row in rows {
                 guard let key = FileKey(string: row["file_key"]) else { continue }
-                let fingerprint = Fingerprint(
+                let fingerprint = FileHeadChecksum(
                     checksum: UInt32(truncatingIfNeeded: row["fingerprint"] as Int64),
                     length: row["fingerprint_length"])
                 result[key] = FilePosition(
@@ -109,7 +109,7 @@ public final class CheckpointStore: Sendable {
         }
     }
 
-    public func commit(_ positions: some Collection<FilePosition>, now: Int64 = Clock.nowNanos()) throws {
+    public func commit(_ positions: some Collection<FilePosition>, now: Int64 = WallClock.nowNanos()) throws {
         guard !positions.isEmpty else { return }
         try database.write { db in
             let statement = try db.cachedStatement(

@@ -36,7 +36,7 @@ public final class DeliveryQueue: @unchecked Sendable {
         case closed
     }
 
-    private let condition = ConditionLock()
+    private let condition = MonotonicCondition()
     private var memory = Deque<SealedBatch>()
     private let memoryLimit: Int
     private let spool: Spool?
@@ -98,7 +98,7 @@ public final class DeliveryQueue: @unchecked Sendable {
                 return .queued
             }
             // Timed, so a spool that failed to write is tried again even if nothing signals.
-            condition.wait(nanos: 1_000_000_000)
+            condition.wait(timeout: .seconds(1))
         }
     }
 
@@ -194,38 +194,5 @@ public final class DeliveryQueue: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return spilling
-    }
-}
-
-/// A pthread mutex with a condition variable: the reader thread must block, which async
-/// locks cannot do.
-final class ConditionLock: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    private var cond = pthread_cond_t()
-
-    init() {
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&cond, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(&cond)
-        pthread_mutex_destroy(&mutex)
-    }
-
-    func lock() { pthread_mutex_lock(&mutex) }
-    func unlock() { pthread_mutex_unlock(&mutex) }
-    func wait() { pthread_cond_wait(&cond, &mutex) }
-    func broadcast() { pthread_cond_broadcast(&cond) }
-
-    /// Waits at most `nanos`; returns false on timeout.
-    @discardableResult
-    func wait(nanos: Int64) -> Bool {
-        var deadline = timespec()
-        clock_gettime(CLOCK_REALTIME, &deadline)
-        let total = Int64(deadline.tv_nsec) + nanos
-        deadline.tv_sec += Int(total / 1_000_000_000)
-        deadline.tv_nsec = Int(total % 1_000_000_000)
-        return pthread_cond_timedwait(&cond, &mutex, &deadline) == 0
     }
 }

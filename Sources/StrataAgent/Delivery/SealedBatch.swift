@@ -36,10 +36,10 @@ extension FilePosition {
         let key = FileKey(device: try reader.readVarint(), inode: try reader.readVarint())
         let path = try reader.readString()
         let checksum = try reader.readUInt32()
-        let length = try reader.readCount(limit: Fingerprint.maxLength, what: "a fingerprint length")
+        let length = try reader.readCount(limit: FileHeadChecksum.maxLength, what: "a fingerprint length")
         let generation = try reader.readCount(limit: Int.max, what: "a generation")
         return FilePosition(
-            key: key, path: path, fingerprint: Fingerprint(checksum: checksum, length: length),
+            key: key, path: path, fingerprint: FileHeadChecksum(checksum: checksum, length: length),
             generation: generation, stdoutOffset: try reader.readZigZag(), stderrOffset: try reader.readZigZag())
     }
 }

@@ -139,7 +139,7 @@ public struct DeadLetterDirectory: Sendable {
     }
 
     @discardableResult
-    public func store(_ batch: SealedBatch, status: Int, message: String, now: Int64 = Clock.nowNanos()) throws -> String {
+    public func store(_ batch: SealedBatch, status: Int, message: String, now: Int64 = WallClock.nowNanos()) throws -> String {
         let base = directory + "/" + String(now) + "-" + batch.id.description
         try FileSystem.writeDurably(batch.frame, to: base + ".batch")
         var json = JSONWriter()

@@ -76,7 +76,7 @@ public final class HTTPBatchTransport: BatchTransport {
         let trimmed = value.trimmingWhitespace()
         if let seconds = Int(trimmed) { return .seconds(min(max(seconds, 0), 600)) }
         guard let target = parseHTTPDate(trimmed) else { return nil }
-        let now = Clock.nowNanos() / 1_000_000_000
+        let now = WallClock.nowNanos() / 1_000_000_000
         return .seconds(min(max(target - now, 0), 600))
     }
 

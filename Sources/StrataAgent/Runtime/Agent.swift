@@ -143,7 +143,7 @@ public final class Agent: Service {
             )
         }
         await shipper.shutdownTransport()
-        try? checkpoints.removeAll(except: reader.openKeys, untouchedSince: Clock.nowNanos() - 86_400_000_000_000)
+        try? checkpoints.removeAll(except: reader.openKeys, untouchedSince: WallClock.nowNanos() - 86_400_000_000_000)
         metricsServer?.cancel()
         logger.info("agent stopped")
     }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import StrataCore
 
 /// Expands the configured path globs into the files to tail.
 struct Discovery {

@@ -22,8 +22,9 @@ public struct FileKey: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// CRC-32C of the first `length` bytes (up to `Fingerprint.maxLength`).
-public struct Fingerprint: Sendable, Hashable {
+/// CRC-32C of a file's first `length` bytes (up to `maxLength`): with the device and inode it
+/// tells a rotated-in file that reused an inode from the one a checkpoint was taken of.
+public struct FileHeadChecksum: Sendable, Hashable {
     public static let maxLength = 256
     public var checksum: UInt32
     public var length: Int
@@ -31,15 +32,15 @@ public struct Fingerprint: Sendable, Hashable {
         self.checksum = checksum
         self.length = length
     }
-    public static let empty = Fingerprint(checksum: 0, length: 0)
+    public static let empty = FileHeadChecksum(checksum: 0, length: 0)
 
     /// Reads the first `length` bytes of an open file without moving its offset.
-    public static func read(fd: Int32, length: Int) -> Fingerprint? {
+    public static func read(fd: Int32, length: Int) -> FileHeadChecksum? {
         guard length > 0 else { return .empty }
         var buffer = [UInt8](repeating: 0, count: length)
         let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, 0) }
         guard got == length else { return nil }
-        return Fingerprint(checksum: buffer.withUnsafeBytes { crc32c($0) }, length: length)
+        return FileHeadChecksum(checksum: buffer.withUnsafeBytes { crc32c($0) }, length: length)
     }
 }
 

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Logging
 import StrataCore
+import Synchronization
 
 /// Reads every matched file on one dedicated thread: discovery, reading, envelope decoding,
 /// multiline assembly and batching. Blocking file I/O and `poll` stay off the async executor;
@@ -44,10 +45,12 @@ final class TailReader: @unchecked Sendable {
     private var scratch: UnsafeMutablePointer<UInt8>
     private var scratchCapacity = 64 * 1024
 
-    private let stopLock = ConditionLock()
-    private var stopRequested = false
-    private var finished = false
-    private var finishWaiters: [CheckedContinuation<Void, Never>] = []
+    private struct StopState {
+        var requested = false
+        var finished = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let stop = Mutex(StopState())
 
     private var pendingLines: Int64 = 0
     private var pendingBytes: Int64 = 0
@@ -76,11 +79,11 @@ final class TailReader: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in
             run()
-            stopLock.lock()
-            finished = true
-            let waiters = finishWaiters
-            finishWaiters = []
-            stopLock.unlock()
+            let waiters = stop.withLock { state in
+                state.finished = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
             for waiter in waiters { waiter.resume() }
         }
         thread.name = "strata-tail"
@@ -89,28 +92,19 @@ final class TailReader: @unchecked Sendable {
 
     /// Asks the reader to flush what it holds, seal the last batch and close the queue.
     func requestStop() {
-        stopLock.lock()
-        stopRequested = true
-        stopLock.unlock()
+        stop.withLock { $0.requested = true }
         inotify.wake()
     }
 
-    private var shouldStop: Bool {
-        stopLock.lock()
-        defer { stopLock.unlock() }
-        return stopRequested
-    }
+    private var shouldStop: Bool { stop.withLock { $0.requested } }
 
     func waitUntilFinished() async {
         await withCheckedContinuation { continuation in
-            stopLock.lock()
-            if finished {
-                stopLock.unlock()
-                continuation.resume()
-            } else {
-                finishWaiters.append(continuation)
-                stopLock.unlock()
+            let finished = stop.withLock { state in
+                if !state.finished { state.waiters.append(continuation) }
+                return state.finished
             }
+            if finished { continuation.resume() }
         }
     }
 
@@ -119,10 +113,10 @@ final class TailReader: @unchecked Sendable {
     private func run() {
         for directory in settings.discovery.staticDirectories() { inotify.watch(directory: directory) }
         rescan(initial: true)
-        var nextRescan = Clock.monotonicNanos() + settings.rescanInterval
+        var nextRescan = WallClock.monotonicNanos() + settings.rescanInterval
         var quietPasses = 0
         while !shouldStop {
-            var now = Clock.monotonicNanos()
+            var now = WallClock.monotonicNanos()
             if now >= nextRescan || inotify.rescanRequested {
                 inotify.clearRescanRequest()
                 rescan(initial: false)
@@ -161,10 +155,10 @@ final class TailReader: @unchecked Sendable {
     }
 
     /// Read once per chunk rather than per line: a chunk is read in well under a millisecond.
-    private var clockNow = (wall: Clock.nowNanos(), monotonic: Clock.monotonicNanos())
+    private var clockNow = (wall: WallClock.nowNanos(), monotonic: WallClock.monotonicNanos())
 
     private func refreshClock() {
-        clockNow = (Clock.nowNanos(), Clock.monotonicNanos())
+        clockNow = (WallClock.nowNanos(), WallClock.monotonicNanos())
     }
 
     private func shutdown() {
@@ -211,7 +205,7 @@ final class TailReader: @unchecked Sendable {
     private func detach(path: String, from file: TailedFile) {
         filesByPath[path] = nil
         file.paths.remove(path)
-        if file.paths.isEmpty { file.markDraining(now: Clock.monotonicNanos()) }
+        if file.paths.isEmpty { file.markDraining(now: WallClock.monotonicNanos()) }
     }
 
     private func open(_ match: Discovery.Match, initial: Bool) {
@@ -234,7 +228,7 @@ final class TailReader: @unchecked Sendable {
             sourceID: nextSourceID, fd: fd, key: status.key, path: match.path, realPath: match.realPath,
             resource: identity.resource(node: settings.nodeName, path: match.realPath), position: position,
             assembler: LineAssembler(configuration: assembly), lagGauge: metrics.lagGauge(path: match.realPath),
-            now: Clock.monotonicNanos())
+            now: WallClock.monotonicNanos())
         nextSourceID += 1
         files[status.key] = file
         filesByPath[match.path] = file
@@ -247,7 +241,7 @@ final class TailReader: @unchecked Sendable {
     /// present at first start when configured so.
     private func startPosition(fd: Int32, status: FileStatus, path: String, initial: Bool) -> FilePosition {
         if let saved = checkpoints.removeValue(forKey: status.key) {
-            let current = Fingerprint.read(fd: fd, length: saved.fingerprint.length)
+            let current = FileHeadChecksum.read(fd: fd, length: saved.fingerprint.length)
             if current == saved.fingerprint, saved.resumeOffset <= status.size {
                 var position = saved
                 position.path = path
@@ -257,13 +251,13 @@ final class TailReader: @unchecked Sendable {
                 metrics.truncations.increment()
                 logger.info("\(path) is shorter than its checkpoint: truncated while the agent was away; reading from 0")
                 return FilePosition(
-                    key: status.key, path: path, fingerprint: Fingerprint.read(fd: fd, length: 0) ?? .empty,
+                    key: status.key, path: path, fingerprint: FileHeadChecksum.read(fd: fd, length: 0) ?? .empty,
                     generation: saved.generation + 1)
             }
             logger.info("\(path) reuses the inode of a file read earlier (fingerprint differs); reading it from 0")
         }
         let fingerprint =
-            Fingerprint.read(fd: fd, length: Int(min(status.size, Int64(Fingerprint.maxLength)))) ?? .empty
+            FileHeadChecksum.read(fd: fd, length: Int(min(status.size, Int64(FileHeadChecksum.maxLength)))) ?? .empty
         let startAtEnd = initial && !settings.readFromHeadAtFirstStart
         let offset = startAtEnd ? status.size : 0
         return FilePosition(
@@ -401,7 +395,7 @@ final class TailReader: @unchecked Sendable {
             file.emitted.stdoutOffset = max(file.emitted.stdoutOffset, end)
             file.emitted.stderrOffset = max(file.emitted.stderrOffset, end)
             file.dirty = true
-            if batchStartedAt == nil { batchStartedAt = Clock.monotonicNanos() }
+            if batchStartedAt == nil { batchStartedAt = WallClock.monotonicNanos() }
         }
     }
 
@@ -466,7 +460,7 @@ final class TailReader: @unchecked Sendable {
         if file.dirty {
             // Its final position still has to reach the checkpoint store with the next batch.
             retired.append(file)
-            if batchStartedAt == nil { batchStartedAt = Clock.monotonicNanos() }
+            if batchStartedAt == nil { batchStartedAt = WallClock.monotonicNanos() }
         }
         files[file.key] = nil
         for path in file.paths where filesByPath[path] === file { filesByPath[path] = nil }

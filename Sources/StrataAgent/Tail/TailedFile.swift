@@ -85,8 +85,8 @@ final class TailedFile {
     /// Refreshes the fingerprint while the file is shorter than the fingerprint length, so
     /// later inode-reuse checks compare as many bytes as possible.
     func refreshFingerprint(size: Int64) {
-        guard emitted.fingerprint.length < Fingerprint.maxLength, size > Int64(emitted.fingerprint.length) else { return }
-        if let fingerprint = Fingerprint.read(fd: fd, length: Int(min(size, Int64(Fingerprint.maxLength)))) {
+        guard emitted.fingerprint.length < FileHeadChecksum.maxLength, size > Int64(emitted.fingerprint.length) else { return }
+        if let fingerprint = FileHeadChecksum.read(fd: fd, length: Int(min(size, Int64(FileHeadChecksum.maxLength)))) {
             emitted.fingerprint = fingerprint
             dirty = true
         }

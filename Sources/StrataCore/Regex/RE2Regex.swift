@@ -1,4 +1,5 @@
 import CRE2Shim
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -90,9 +91,8 @@ public final class RE2Regex: @unchecked Sendable {
 
     private let handle: OpaquePointer
     private let groupIndexByName: [String: Int]
-    // Cache for `requiredLiterals` (guarded by `mutex`).
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var cachedLiterals: RequiredLiterals?
+    // Cache for `requiredLiterals`.
+    private let cachedLiterals = Mutex<RequiredLiterals?>(nil)
 
     /// Default minimum atom length for `requiredLiterals`.
     public static let defaultMinAtomLength = 3
@@ -134,16 +134,10 @@ public final class RE2Regex: @unchecked Sendable {
         self.numberOfCaptureGroups = groups
         self.groupNames = names
         self.groupIndexByName = byName
-        self.mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        self.mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(self.mutex, nil)
     }
 
     deinit {
         cre2_free(handle)
-        pthread_mutex_destroy(mutex)
-        mutex.deinitialize(count: 1)
-        mutex.deallocate()
     }
 
     /// The index of the capturing group called `name`, if any.
@@ -298,12 +292,12 @@ public final class RE2Regex: @unchecked Sendable {
     /// `defaultMinAtomLength` (3) bytes; computed once, then cached. See
     /// `RequiredLiterals` for the exact semantics.
     public var requiredLiterals: RequiredLiterals {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        if let cachedLiterals { return cachedLiterals }
-        let computed = requiredLiterals(minAtomLength: Self.defaultMinAtomLength)
-        cachedLiterals = computed
-        return computed
+        cachedLiterals.withLock { cached in
+            if let cached { return cached }
+            let computed = requiredLiterals(minAtomLength: Self.defaultMinAtomLength)
+            cached = computed
+            return computed
+        }
     }
 
     /// Literals any match requires, with atoms of at least `minAtomLength`

@@ -102,16 +102,12 @@ public struct ByteReader {
     }
 
     public mutating func readVarint() throws -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            guard position < bytes.count else { throw truncated("a varint") }
-            let byte = bytes[position]
-            position += 1
-            guard shift < 64 else { throw truncated("a varint of at most 10 bytes") }
-            result |= UInt64(byte & 0x7F) << shift
-            if byte < 0x80 { return result }
-            shift += 7
+        do throws(Varint.Failure) {
+            return try Varint.decode(bytes, at: &position, end: bytes.count)
+        } catch .truncated {
+            throw truncated("a varint")
+        } catch {
+            throw truncated("a varint of at most 64 bits")
         }
     }
 

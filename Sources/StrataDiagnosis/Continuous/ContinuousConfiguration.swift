@@ -60,7 +60,7 @@ public struct ContinuousConfiguration: Sendable {
     /// a setting: tests substitute a clock they advance by hand, so that windows, quiet periods
     /// and backoff play out without waiting. (`IncidentMonitor` and `WebhookNotifier` take the
     /// time as an argument and never read it.)
-    public var clock: @Sendable () -> Int64 = { Clock.nowNanos() }
+    public var clock: @Sendable () -> Int64 = { WallClock.nowNanos() }
 
     public init() {}
 

@@ -1,3 +1,4 @@
+import Crypto
 import Logging
 import StrataCore
 import Synchronization
@@ -53,7 +54,8 @@ public enum WebhookSignature {
     public static let timestampHeader = "X-Strata-Timestamp"
 
     public static func sign(body: [UInt8], timestamp: Int64, secret: [UInt8]) -> String {
-        "sha256=" + Hex.encode(HMACSHA256.authenticationCode(key: secret, message: Array("\(timestamp).".utf8) + body))
+        let code = HMAC<SHA256>.authenticationCode(for: signedBytes(body: body, timestamp: "\(timestamp)"), using: SymmetricKey(data: secret))
+        return "sha256=" + Hex.encode(code)
     }
 
     /// What a receiver does: recompute, compare in constant time, and refuse timestamps more
@@ -64,9 +66,12 @@ public enum WebhookSignature {
         guard let seconds = Int64(timestamp), abs(nowSeconds - seconds) <= tolerance, signature.hasPrefix("sha256="),
             let presented = Hex.decode(String(signature.dropFirst(7)))
         else { return false }
-        let expected = HMACSHA256.authenticationCode(key: secret, message: Array("\(timestamp).".utf8) + body)
-        return HMACSHA256.equal(presented, expected)
+        // swift-crypto compares in constant time, so a forger learns nothing from timing.
+        return HMAC<SHA256>.isValidAuthenticationCode(
+            presented, authenticating: signedBytes(body: body, timestamp: timestamp), using: SymmetricKey(data: secret))
     }
+
+    private static func signedBytes(body: [UInt8], timestamp: String) -> [UInt8] { Array("\(timestamp).".utf8) + body }
 }
 
 /// Sends the outbox: each webhook's notifications in the order their state changes happened

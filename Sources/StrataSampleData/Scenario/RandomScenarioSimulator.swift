@@ -133,10 +133,10 @@ struct RandomScenarioSimulator {
     private mutating func ingress(_ entry: RandomCluster.Entry, at t: Int64) {
         let edgePod = podsOf[RandomCluster.edge][0]
         var request = Request(
-            traceID: Hex.digits(rng.next(), 16) + Hex.digits(rng.next(), 16),
-            requestID: "req-\(Hex.digits(rng.next(), 12))")
+            traceID: HexNumber.digits(rng.next(), 16) + HexNumber.digits(rng.next(), 16),
+            requestID: "req-\(HexNumber.digits(rng.next(), 12))")
         request.delayed = spec.faultKind == .networkDelay && rng.chance(spec.faultIntensity)
-        let span = Hex.digits(rng.next(), 16)
+        let span = HexNumber.digits(rng.next(), 16)
         let operation = cluster.programs[entry.service].operations[entry.operation]
         let answer = call(from: RandomCluster.edge, OutgoingCall(
             callee: entry.service, operation: entry.operation, timeoutMs: 60_000,
@@ -154,7 +154,7 @@ struct RandomScenarioSimulator {
         let upstream = "\(pods[podsOf[entry.service][0]].ip):\(callee.port)"
         let trace = LineTrace(trace: request.traceID, span: span)
         let path = operation.path.replacingOccurrences(of: "{id}", with: "\(rng.int(1_000...999_999))")
-        let line = "\(client) - - [\(Stamp.nginx(end))] \"\(operation.method) \(path) HTTP/2.0\" \(status) \(size) \"-\" \"\(agent)\" \(rng.int(200...900)) \(seconds) [\(callee.namespace)-\(callee.name)-\(callee.port)] [] \(upstream) \(size) \(upstreamSeconds) \(status) \(Hex.digits(rng.next(), 16))\(Hex.digits(rng.next(), 16)) \"\(trace.traceparent)\""
+        let line = "\(client) - - [\(Stamp.nginx(end))] \"\(operation.method) \(path) HTTP/2.0\" \(status) \(size) \"-\" \"\(agent)\" \(rng.int(200...900)) \(seconds) [\(callee.namespace)-\(callee.name)-\(callee.port)] [] \(upstream) \(size) \(upstreamSeconds) \(status) \(HexNumber.digits(rng.next(), 16))\(HexNumber.digits(rng.next(), 16)) \"\(trace.traceparent)\""
         emit(edgePod, end, [line], severity: status >= 500 ? "error" : status >= 400 ? "warn" : "info", trace: trace)
         if t < spec.faultStart {
             outcome.baselineRequests += 1
@@ -211,7 +211,7 @@ struct RandomScenarioSimulator {
         let w = workloads[service]
         let program = cluster.programs[service]
         let operation = program.operations[index]
-        let trace = w.traced ? LineTrace(trace: request.traceID, span: Hex.digits(rng.next(), 16)) : nil
+        let trace = w.traced ? LineTrace(trace: request.traceID, span: HexNumber.digits(rng.next(), 16)) : nil
         // A starved CPU stretches every step of the faulty workload.
         let cpu = active(.cpuContention, service, at: start) ? slowdown : 1
         var t = start + stall + Int64(Double(millis(0.2...1.5)) * cpu)
@@ -296,7 +296,7 @@ struct RandomScenarioSimulator {
         case .count(let range): return "\(rng.int(range))"
         case .amount: return "\(rng.int(1...900)).\(rng.int(10...99))"
         case .durationMs: return "\(max(0, Int(duration / Self.ms)))"
-        case .hex: return Hex.digits(rng.next(), 12)
+        case .hex: return HexNumber.digits(rng.next(), 12)
         }
     }
 

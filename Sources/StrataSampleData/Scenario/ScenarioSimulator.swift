@@ -136,7 +136,7 @@ struct ScenarioSimulator {
         Int64((range.lowerBound + rng.unit() * (range.upperBound - range.lowerBound)) * 1e6)
     }
 
-    private mutating func newSpan() -> String { Hex.digits(rng.next(), 16) }
+    private mutating func newSpan() -> String { HexNumber.digits(rng.next(), 16) }
 
     private mutating func emit(
         _ pod: Int, _ time: Int64, _ stream: LogStream, _ lines: [String], severity: String?, trace: LineTrace? = nil
@@ -193,7 +193,7 @@ struct ScenarioSimulator {
                  severity: "warn")
         case .goSlog:
             var lines = ["panic: runtime error: invalid memory address or nil pointer dereference",
-                         "[signal SIGSEGV: segmentation violation code=0x1 addr=0x\(Hex.digits(UInt64(rng.int(8...64)), 2)) pc=0x\(Hex.digits(rng.next(), 6))]",
+                         "[signal SIGSEGV: segmentation violation code=0x1 addr=0x\(HexNumber.digits(UInt64(rng.int(8...64)), 2)) pc=0x\(HexNumber.digits(rng.next(), 6))]",
                          "",
                          "goroutine \(rng.int(30...9000)) [running]:"]
             lines += ["github.com/example/\(w.name)/internal/stock.(*Allocator).Reserve(0x0, {0xc0004a2000, 0xc})",
@@ -368,7 +368,7 @@ struct ScenarioSimulator {
         let x = rng.unit()
         let page: Page = x < 0.5 ? .browse : x < 0.65 ? .search : x < 0.75 ? .history : .checkout
         var context = RequestContext(
-            traceID: Hex.digits(rng.next(), 16) + Hex.digits(rng.next(), 16), customer: rng.int(10_000...99_999),
+            traceID: HexNumber.digits(rng.next(), 16) + HexNumber.digits(rng.next(), 16), customer: rng.int(10_000...99_999),
             order: rng.int(1_000_000...9_999_999), product: rng.int(1_000...99_999), sku: rng.int(10_000...99_999),
             quantity: rng.int(1...4), amount: "\(rng.int(5...480)).\(rng.int(10...99))",
             query: rng.pick(["running shoes", "espresso machine", "tent", "desk lamp", "rain jacket", "usb-c hub"]), page: page)
@@ -401,7 +401,7 @@ struct ScenarioSimulator {
         let seconds = String(format: "%.3f", Double(end - t) / 1e9)
         let upstreamSeconds = String(format: "%.3f", Double(result.end - t) / 1e9)
         let upstream = "\(pods[podsOf[frontendIndex][0]].ip):\(workloads[frontendIndex].port)"
-        let line = "\(client) - - [\(Stamp.nginx(end))] \"\(page.method) \(path) HTTP/2.0\" \(status) \(size) \"https://shop.example.com/\" \"\(agent)\" \(rng.int(200...900)) \(seconds) [shop-frontend-8080] [] \(upstream) \(size) \(upstreamSeconds) \(status) \(Hex.digits(rng.next(), 16))\(Hex.digits(rng.next(), 16)) \"\(LineTrace(trace: context.traceID, span: span).traceparent)\""
+        let line = "\(client) - - [\(Stamp.nginx(end))] \"\(page.method) \(path) HTTP/2.0\" \(status) \(size) \"https://shop.example.com/\" \"\(agent)\" \(rng.int(200...900)) \(seconds) [shop-frontend-8080] [] \(upstream) \(size) \(upstreamSeconds) \(status) \(HexNumber.digits(rng.next(), 16))\(HexNumber.digits(rng.next(), 16)) \"\(LineTrace(trace: context.traceID, span: span).traceparent)\""
         emit(pod, end, .stdout, [line], severity: status >= 500 ? "error" : status >= 400 ? "warn" : "info",
              trace: LineTrace(trace: context.traceID, span: span))
         if t < faultStart {
@@ -907,7 +907,7 @@ struct ScenarioSimulator {
         }
         let duration = Double(t - start) / 1e6
         emit(pod, t, .stderr, [pythonOTelLine(t, "info", "payments.api", "views.py:101", trace,
-                                              "Charge ch_\(Hex.digits(rng.next(), 16)) captured for order \(context.order) amount=\(context.amount) currency=EUR duration_ms=\(Int(duration))")],
+                                              "Charge ch_\(HexNumber.digits(rng.next(), 16)) captured for order \(context.order) amount=\(context.amount) currency=EUR duration_ms=\(Int(duration))")],
              severity: "info", trace: trace)
         if slow > 0 || duration > 1_000 { slowWarning(pod, t, "POST /api/v1/charges", t - start, trace) }
         return .ok(t + millis(0.2...0.8), 201)

@@ -1,8 +1,8 @@
 /// Time stamps and escaping for the scenario's log lines. The scenario writes far fewer
 /// lines than the node tree generator, so it renders Strings for readability.
 enum Stamp {
-    private static func text(_ ns: Int64, _ build: (inout ByteWriter, CivilTime) -> Void) -> String {
-        var w = ByteWriter(capacity: 40)
+    private static func text(_ ns: Int64, _ build: (inout LineWriter, CivilTime) -> Void) -> String {
+        var w = LineWriter(capacity: 40)
         build(&w, CivilTime(nanosSinceEpoch: ns))
         return String(decoding: w.bytes, as: UTF8.self)
     }
@@ -61,15 +61,16 @@ enum Stamp {
     static func klog(_ ns: Int64) -> String { text(ns) { $0.append(klog: $1) } }
     /// zap's default `ts`: seconds since the epoch with microseconds.
     static func epoch(_ ns: Int64) -> String {
-        var w = ByteWriter(capacity: 20)
+        var w = LineWriter(capacity: 20)
         w.append(epochSeconds: ns, digits: 6)
         return String(decoding: w.bytes, as: UTF8.self)
     }
 }
 
-enum Hex {
+/// A number as a fixed count of lowercase hex digits (ids, spans, addresses in generated lines).
+enum HexNumber {
     static func digits(_ value: UInt64, _ count: Int) -> String {
-        var w = ByteWriter(capacity: count)
+        var w = LineWriter(capacity: count)
         w.append(hex: value, digits: count)
         return String(decoding: w.bytes, as: UTF8.self)
     }
@@ -97,7 +98,7 @@ extension String {
             case "\r": out += "\\r"
             default:
                 if scalar.value < 0x20 {
-                    out += "\\u00" + Hex.digits(UInt64(scalar.value), 2)
+                    out += "\\u00" + HexNumber.digits(UInt64(scalar.value), 2)
                 } else {
                     out.unicodeScalars.append(scalar)
                 }

@@ -18,7 +18,7 @@ struct NDJSONDecoder: IngestDecoder {
     }
 
     /// Every record of an NDJSON text; blank lines are skipped, lines are numbered from 1.
-    static func records(_ text: [UInt8], maxRecordBytes: Int, now: Int64 = Clock.nowNanos()) throws(IngestRejection)
+    static func records(_ text: [UInt8], maxRecordBytes: Int, now: Int64 = WallClock.nowNanos()) throws(IngestRejection)
         -> [LogRecord]
     {
         var records: [LogRecord] = []

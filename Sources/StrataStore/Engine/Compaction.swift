@@ -75,7 +75,7 @@ public enum CompactionPlanner {
 
 extension LogStore {
     /// The next compaction the policy asks for, without doing it.
-    public func compactionPlan(now: Int64 = Clock.nowNanos()) -> CompactionPlan? {
+    public func compactionPlan(now: Int64 = WallClock.nowNanos()) -> CompactionPlan? {
         let segments = state.withLock { $0.manifest.segments }
         return CompactionPlanner.plan(segments, options: options.compaction, now: now)
     }
@@ -85,7 +85,7 @@ extension LogStore {
     /// manifest is swapped atomically, and only then are the inputs deleted (a crash in between
     /// leaves orphan files that the next start removes).
     @discardableResult
-    public func compactOnce(now: Int64 = Clock.nowNanos()) throws -> Bool {
+    public func compactOnce(now: Int64 = WallClock.nowNanos()) throws -> Bool {
         try rewriteLock.withLock { _ in
             guard let plan = compactionPlan(now: now) else { return false }
             let outcome = try rewrite(plan.inputs, partition: plan.partition, scope: "compaction", dropping: nil)

@@ -78,9 +78,9 @@ public final class LogStore: @unchecked Sendable {
     let commitLock = Mutex(())
     private let ingestLock = Mutex(())
     /// Signalled when the head passes `headFlushBytes`; the background flusher waits on it.
-    public let flushWanted = WakeSignal()
+    public let flushWanted = MonotonicCondition()
     /// Signalled after a flush wrote segments; the background compactor waits on it.
-    public let compactionWanted = WakeSignal()
+    public let compactionWanted = MonotonicCondition()
 
     struct State {
         var manifest: Manifest
@@ -219,7 +219,7 @@ public final class LogStore: @unchecked Sendable {
         rename(directory + "/" + file, directory + "/" + target)
         state.manifest.segments.removeAll { $0.file == file }
         state.readers[file] = nil
-        state.manifest.quarantined.append(.init(file: target, reason: reason, at: Clock.nowNanos()))
+        state.manifest.quarantined.append(.init(file: target, reason: reason, at: WallClock.nowNanos()))
         state.counters.quarantinedSegments += 1
         logger.error("segment \(file) failed its checks and was moved to \(target): \(reason)")
     }
@@ -247,7 +247,7 @@ public final class LogStore: @unchecked Sendable {
     /// Stores a batch durably (fsynced in the write-ahead log) before returning; never writes a
     /// segment (the background flusher does, woken through `flushWanted`). A batch id seen before
     /// returns `.duplicate` without storing anything; a full head throws `StoreFullError`.
-    public func ingest(batchID: BatchID?, records: [LogRecord], now: Int64 = Clock.nowNanos()) throws -> IngestResult {
+    public func ingest(batchID: BatchID?, records: [LogRecord], now: Int64 = WallClock.nowNanos()) throws -> IngestResult {
         let id = batchID ?? BatchID.random()
         let kept: [LogRecord]
         if options.namespaceRetentionNanos.isEmpty {
@@ -424,7 +424,7 @@ public final class LogStore: @unchecked Sendable {
     private static func pruneRecent(_ recent: Set<BatchID>, old: [Manifest.RecentBatch], options: StoreOptions)
         -> [Manifest.RecentBatch]
     {
-        let now = Clock.nowNanos()
+        let now = WallClock.nowNanos()
         var seen = Dictionary(old.map { ($0.id, $0.at) }, uniquingKeysWith: max)
         for id in recent where seen[id.description] == nil { seen[id.description] = now }
         return seen.filter { now - $0.value < options.dedupWindowNanos }

@@ -11,7 +11,7 @@ extension LogStore {
     /// 2. by size: while live segments take more than `retentionBytes`, the oldest partition is
     ///    deleted whole — never the newest, which holds what is being written now.
     /// Deletions are counted by reason in `statistics.maintenance.retention`.
-    public func applyRetention(now: Int64 = Clock.nowNanos()) throws {
+    public func applyRetention(now: Int64 = WallClock.nowNanos()) throws {
         try rewriteLock.withLock { _ in
             try expireByAge(now: now)
             try expireBySize()

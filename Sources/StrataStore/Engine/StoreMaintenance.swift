@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import StrataCore
 import Synchronization
 
 /// The store's background work, on two dedicated threads so that neither ingest nor the
@@ -63,7 +64,7 @@ public final class StoreMaintenance: Sendable {
     private func runFlusher() {
         var backoff = Duration.zero
         while !isStopping {
-            store.flushWanted.wait(timeout: backoff > .zero ? backoff : flushInterval)
+            store.flushWanted.waitForSignal(timeout: backoff > .zero ? backoff : flushInterval)
             if isStopping { break }
             do {
                 try store.flush()
@@ -80,7 +81,7 @@ public final class StoreMaintenance: Sendable {
 
     private func runCompactor() {
         while !isStopping {
-            store.compactionWanted.wait(timeout: compactionInterval)
+            store.compactionWanted.waitForSignal(timeout: compactionInterval)
             if isStopping { break }
             do {
                 try store.applyRetention()

@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import StrataCore
+import Synchronization
 
 private func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
 
@@ -150,26 +151,6 @@ final class SegmentFile: Sendable {
     }
 }
 
-/// A pthread mutex for small critical sections.
-final class SegmentLock: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    init() {
-        mutex = .allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deinitialize(count: 1)
-        mutex.deallocate()
-    }
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
-    }
-}
-
 // MARK: - Chunk compression
 
 /// Stored form of every chunk, index block and section: one codec byte
@@ -219,8 +200,10 @@ final class ChunkCompressor {
 }
 
 /// Decompression contexts, pooled so concurrent readers of one segment do not contend.
+/// The free lists sit outside the mutex because a context is handed to one reader at a time,
+/// which `Mutex`'s sending rules cannot express for a non-Sendable class.
 final class ChunkDecompressorPool: @unchecked Sendable {
-    private let lock = SegmentLock()
+    private let lock = Mutex<Void>(())
     private var zstdFree: [ZstdDecompressor] = []
     private var lz4Free: [LZ4FrameDecompressor] = []
 
@@ -241,14 +224,14 @@ final class ChunkDecompressorPool: @unchecked Sendable {
         case .none:
             result = Array(stored[payload])
         case .zstd:
-            let context = try lock.withLock { zstdFree.popLast() } ?? makeZstd()
-            defer { lock.withLock { zstdFree.append(context) } }
+            let context = try lock.withLock { _ in zstdFree.popLast() } ?? makeZstd()
+            defer { lock.withLock { _ in zstdFree.append(context) } }
             result = try decompress(codec) {
                 try stored.withUnsafeBytes { try context.decompress(UnsafeRawBufferPointer(rebasing: $0[payload]), maxOutputSize: rawLength) }
             }
         case .lz4:
-            let context = try lock.withLock { lz4Free.popLast() } ?? makeLZ4()
-            defer { lock.withLock { lz4Free.append(context) } }
+            let context = try lock.withLock { _ in lz4Free.popLast() } ?? makeLZ4()
+            defer { lock.withLock { _ in lz4Free.append(context) } }
             result = try decompress(codec) {
                 try stored.withUnsafeBytes { try context.decompress(UnsafeRawBufferPointer(rebasing: $0[payload]), maxOutputSize: rawLength) }
             }

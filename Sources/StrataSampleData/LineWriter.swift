@@ -1,6 +1,6 @@
-/// A growable byte buffer with the few append operations the generator needs, written so the
-/// inner loop never builds a `String` or calls Foundation formatting.
-struct ByteWriter {
+/// The text of generated log lines as bytes, with the few append operations the generator needs,
+/// written so the inner loop never builds a `String` or calls Foundation formatting.
+struct LineWriter {
     var bytes: [UInt8]
 
     init(capacity: Int = 0) {
