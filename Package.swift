@@ -149,8 +149,9 @@ let package = Package(
         .testTarget(
             name: "StrataDiagnosisTests",
             dependencies: [
-        .testTarget(name: "StrataSampleDataTests", dependencies: ["StrataSampleData", "StrataCore"]),
-        .testTarget(name: "StrataParsersTests", dependencies: ["StrataParsers", "StrataConfiguration", "StrataCore"]),
+                "StrataDiagnosis", "StrataCore", "StrataSampleData",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .testTarget(
             name: "StrataServerTests",
