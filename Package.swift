@@ -103,6 +103,18 @@ let package = Package(
             ]),
         // Realistic node log trees for the demo, benchmarks and tests.
         .target(name: "StrataSampleData"),
+        // What the test targets and benchmark executables share (not in the `strata` product):
+        // the seeded generator, scratch directories, loopback HTTP requests, scenario records as
+        // stored records.
+        .target(
+            name: "StrataTestSupport",
+            dependencies: [
+                "StrataCore", "StrataSampleData",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/StrataTestSupport"),
         .executableTarget(
             name: "strata",
             dependencies: [
@@ -116,30 +128,30 @@ let package = Package(
         // Diagnosis accuracy on generated incidents with random topologies (not in the
         // `strata` product): swift build -c release --product DiagnosisScenarioBench
         .executableTarget(
-            name: "DiagnosisScenarioBench", dependencies: ["StrataDiagnosis", "StrataSampleData", "StrataCore"],
+            name: "DiagnosisScenarioBench", dependencies: ["StrataDiagnosis", "StrataSampleData", "StrataCore", "StrataTestSupport"],
             path: "benchmarks/diagnosis/scenarios", exclude: ["README.md"]),
 
-        .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
-        .testTarget(name: "StrataSampleDataTests", dependencies: ["StrataSampleData"]),
-        .testTarget(name: "StrataParsersTests", dependencies: ["StrataParsers", "StrataCore"]),
-        .testTarget(name: "StrataStoreTests", dependencies: ["StrataStore", "StrataCore"]),
-        .testTarget(name: "StrataQueryTests", dependencies: ["StrataQuery", "StrataStore", "StrataCore", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "StrataTemplatesTests", dependencies: ["StrataTemplates", "StrataCore"]),
+        .testTarget(name: "StrataCoreTests", dependencies: ["StrataTestSupport", "StrataCore"]),
+        .testTarget(name: "StrataSampleDataTests", dependencies: ["StrataTestSupport", "StrataSampleData"]),
+        .testTarget(name: "StrataParsersTests", dependencies: ["StrataTestSupport", "StrataParsers", "StrataCore"]),
+        .testTarget(name: "StrataStoreTests", dependencies: ["StrataTestSupport", "StrataStore", "StrataCore"]),
+        .testTarget(name: "StrataQueryTests", dependencies: ["StrataTestSupport", "StrataQuery", "StrataStore", "StrataCore", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "StrataTemplatesTests", dependencies: ["StrataTestSupport", "StrataTemplates", "StrataCore"]),
         .testTarget(
             name: "StrataDiagnosisTests",
             dependencies: [
-                "StrataDiagnosis", "StrataTemplates", "StrataStore", "StrataQuery", "StrataCore", "StrataSampleData",
+                "StrataTestSupport", "StrataDiagnosis", "StrataTemplates", "StrataStore", "StrataQuery", "StrataCore", "StrataSampleData",
             ]),
         .testTarget(
             name: "StrataServerTests",
             dependencies: [
-                "StrataServer", "StrataStore", "StrataCore", "StrataAgent", "StrataParsers", "StrataDiagnosis",
+                "StrataTestSupport", "StrataServer", "StrataStore", "StrataCore", "StrataAgent", "StrataParsers", "StrataDiagnosis",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "StrataAgentTests",
             dependencies: [
-                "StrataAgent", "StrataCore", "StrataSampleData",
+                "StrataTestSupport", "StrataAgent", "StrataCore", "StrataSampleData",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),

@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import XCTest
 
 import StrataSampleData
@@ -13,7 +14,7 @@ final class GeneratorTests: XCTestCase {
     }
 
     private func temporaryDirectory() -> String {
-        let path = NSTemporaryDirectory() + "strata-sample-\(UUID().uuidString)"
+        let path = ScratchDirectory.uniquePath("sample")
         directories.append(path)
         return path
     }
