@@ -118,7 +118,7 @@ import Testing
             indexes[record.resource] = index
             encoder.append(record, resourceIndex: index)
         }
-        let (status, body) = try await rawPost(
+        let (status, body) = try await LoopbackHTTP.post(
             url: running.url + "/api/v1/ingest", headers: ["Content-Type": WireFormat.contentType],
             body: try encoder.encode(id: .random(), codec: .zstd))
         #expect(status == 200, "\(body)")
