@@ -122,6 +122,18 @@ let package = Package(
             ]),
         // Realistic node log trees for the demo, benchmarks and tests.
         .target(name: "StrataSampleData", dependencies: ["StrataCore"]),
+        // What the test targets and benchmark executables share (not in the `strata` product):
+        // the seeded generator, scratch directories, loopback HTTP requests, scenario records as
+        // stored records.
+        .target(
+            name: "StrataTestSupport",
+            dependencies: [
+                "StrataCore", "StrataSampleData",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/StrataTestSupport"),
         .executableTarget(
             name: "strata",
             dependencies: [
@@ -136,33 +148,33 @@ let package = Package(
         // Diagnosis accuracy on generated incidents with random topologies (not in the
         // `strata` product): swift build -c release --product DiagnosisScenarioBench
         .executableTarget(
-            name: "DiagnosisScenarioBench", dependencies: ["StrataDiagnosis", "StrataSampleData", "StrataCore"],
+            name: "DiagnosisScenarioBench", dependencies: ["StrataDiagnosis", "StrataSampleData", "StrataCore", "StrataTestSupport"],
             path: "benchmarks/diagnosis/scenarios", exclude: ["README.md"]),
 
-        .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
-        .testTarget(name: "StrataSampleDataTests", dependencies: ["StrataSampleData", "StrataCore"]),
-        .testTarget(name: "StrataParsersTests", dependencies: ["StrataParsers", "StrataConfiguration", "StrataCore"]),
-        .testTarget(name: "StrataStoreTests", dependencies: ["StrataStore", "StrataCore"]),
-        .testTarget(name: "StrataQueryTests", dependencies: ["StrataQuery", "StrataStore", "StrataCore", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "StrataOutputTests", dependencies: ["StrataOutput", "StrataQuery", "StrataStore", "StrataCore"]),
-        .testTarget(name: "StrataTemplatesTests", dependencies: ["StrataTemplates"]),
+        .testTarget(name: "StrataCoreTests", dependencies: ["StrataTestSupport", "StrataCore"]),
+        .testTarget(name: "StrataSampleDataTests", dependencies: ["StrataTestSupport", "StrataSampleData", "StrataCore"]),
+        .testTarget(name: "StrataParsersTests", dependencies: ["StrataTestSupport", "StrataParsers", "StrataConfiguration", "StrataCore"]),
+        .testTarget(name: "StrataStoreTests", dependencies: ["StrataTestSupport", "StrataStore", "StrataCore"]),
+        .testTarget(name: "StrataQueryTests", dependencies: ["StrataTestSupport", "StrataQuery", "StrataStore", "StrataCore", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "StrataOutputTests", dependencies: ["StrataTestSupport", "StrataOutput", "StrataQuery", "StrataStore", "StrataCore"]),
+        .testTarget(name: "StrataTemplatesTests", dependencies: ["StrataTestSupport", "StrataTemplates"]),
         .testTarget(
             name: "StrataDiagnosisTests",
             dependencies: [
-                "StrataDiagnosis", "StrataCore", "StrataSampleData",
+                "StrataTestSupport", "StrataDiagnosis", "StrataCore", "StrataSampleData",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .testTarget(
             name: "StrataServerTests",
             dependencies: [
-                "StrataServer", "StrataConfiguration", "StrataStore", "StrataQuery", "StrataCore", "StrataAgent", "StrataDiagnosis",
+                "StrataTestSupport", "StrataServer", "StrataConfiguration", "StrataStore", "StrataQuery", "StrataCore", "StrataAgent", "StrataDiagnosis",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "StrataAgentTests",
             dependencies: [
-                "StrataAgent", "StrataConfiguration", "StrataCore", "StrataSampleData",
+                "StrataTestSupport", "StrataAgent", "StrataConfiguration", "StrataCore", "StrataSampleData",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),

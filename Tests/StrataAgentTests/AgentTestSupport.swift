@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StrataCore
+import StrataTestSupport
 import Synchronization
 import XCTest
 
@@ -14,7 +15,7 @@ final class ScratchNode {
     var checkpointDirectory: String { root + "/state" }
 
     init() throws {
-        root = NSTemporaryDirectory() + "strata-test-" + UUID().uuidString
+        root = ScratchDirectory.uniquePath("test")
         try FileManager.default.createDirectory(atPath: podsDirectory, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: containersDirectory, withIntermediateDirectories: true)
     }

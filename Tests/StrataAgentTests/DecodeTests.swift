@@ -1,4 +1,5 @@
 import StrataCore
+import StrataTestSupport
 import XCTest
 
 @testable import StrataAgent
@@ -275,7 +276,7 @@ final class DecodeTests: XCTestCase {
 
     func testFuzzNeverCrashes() {
         // Random mutations of valid lines: every result is either decoded or the raw line.
-        var rng = AssemblyTestRNG(seed: 42)
+        var rng = SeededRandom(seed: 42)
         let seeds = [
             bytes(#"{"log":"a\"b\\c \u00e9 \ud83d\ude00\n","stream":"stdout","attrs":{"k":[1,"x"]},"time":"2023-01-29T08:42:10.935735573Z"}"#),
             bytes("2023-01-29T08:42:10.935735573+01:00 stderr P:x some message"),
@@ -307,14 +308,3 @@ final class DecodeTests: XCTestCase {
 }
 
 /// A small deterministic generator for tests.
-struct AssemblyTestRNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,4 +1,5 @@
 import StrataCore
+import StrataTestSupport
 import XCTest
 
 @testable import StrataAgent
@@ -797,7 +798,7 @@ final class MultilineTests: XCTestCase {
     /// Random files (both streams, traces, partials, corrupt lines); for every crash point,
     /// a restart from the delivered checkpoints loses no line.
     func testRestartAtEveryRecordLosesNothing() {
-        var rng = AssemblyTestRNG(seed: 7)
+        var rng = SeededRandom(seed: 7)
         for round in 0..<30 {
             var file = LogFile(round % 2 == 0 ? .cri : .docker)
             var expected: [String] = []  // every logical line, unique

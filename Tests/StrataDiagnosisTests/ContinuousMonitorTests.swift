@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StrataCore
+import StrataTestSupport
 import Testing
 
 @testable import StrataDiagnosis
@@ -24,7 +25,7 @@ func continuousConfiguration(webhooks: [WebhookConfiguration] = []) -> Continuou
 }
 
 func temporaryDirectory(_ label: String) -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("strata-\(label)-\(UUID().uuidString)").path
+    let path = ScratchDirectory.uniquePath(label)
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }

@@ -2,25 +2,12 @@ import Foundation
 import StrataCore
 import StrataDiagnosis
 import StrataSampleData
+import StrataTestSupport
 import Testing
 
 // End to end on generated incidents: StrataSampleData writes a cluster's logs with one
 // injected fault, and the diagnosis must name the faulty workload first. The faulty workload
 // is chosen by its place in the call graph (mid-chain, leaf) and the seed, never by name.
-
-/// A record as the collector would store it: the severity and trace ids its parsers read
-/// from the line, the Kubernetes identity the agent read from the path.
-func logRecord(_ r: ScenarioRecord) -> LogRecord {
-    var resource = Resource()
-    resource[ResourceKey.namespace] = r.namespace
-    resource[ResourceKey.pod] = r.pod
-    resource[ResourceKey.container] = r.container
-    resource[ResourceKey.restartCount] = String(r.restart)
-    return LogRecord(
-        timestamp: r.time, observedTimestamp: r.time, stream: r.stream == "stderr" ? .stderr : .stdout,
-        severity: r.severity.flatMap { Severity(text: $0) }, body: r.body,
-        traceID: r.traceID.flatMap { TraceID(hex: $0) }, spanID: r.spanID.flatMap { SpanID(hex: $0) }, resource: resource)
-}
 
 private enum Place: String, CustomTestStringConvertible, CaseIterable {
     /// Called by a workload and calling others.
@@ -64,7 +51,7 @@ private func diagnose(seed: UInt64, workload: String, kind: IncidentFaultKind) t
     let report = try Diagnoser(templater: DiagnosisTemplater.make()).diagnose(
         window: TimeRange(from: scenario.window.fromNs, to: scenario.window.toNs),
         baseline: TimeRange(from: scenario.baseline.fromNs, to: scenario.baseline.toNs),
-        source: InMemoryRecordSource(records: incident.records.map(logRecord)))
+        source: InMemoryRecordSource(records: incident.records.map(\.logRecord)))
     return Diagnosed(scenario: scenario, report: report, records: incident.records.count)
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import StrataCore
 import StrataDiagnosis
 import StrataSampleData
+import StrataTestSupport
 import Testing
 
 // Silent faults on random generated clusters (StrataSampleData's random topologies): the
@@ -26,7 +27,7 @@ private func rank(kind: IncidentFaultKind, seed: UInt64) throws -> (rank: Int?, 
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let incident = try IncidentScenarioGenerator.generate(spec, into: directory, collectRecords: true)
     let scenario = incident.scenario
-    let records = incident.records.map(logRecord)
+    let records = incident.records.map(\.logRecord)
     var configuration = DiagnosisConfiguration()
     configuration.maxSuspects = 50
     let report = try Diagnoser(configuration: configuration, templater: DiagnosisTemplater.make()).diagnose(

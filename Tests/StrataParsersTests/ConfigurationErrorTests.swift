@@ -1,6 +1,7 @@
 import Foundation
 import StrataConfiguration
 import StrataCore
+import StrataTestSupport
 import XCTest
 
 @testable import StrataParsers
@@ -100,9 +101,9 @@ final class ConfigurationErrorTests: XCTestCase {
     }
 
     func testDirectoryLoadReportsEveryBadFile() throws {
-        let directory = NSTemporaryDirectory() + "strata-parsers-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = ScratchDirectory("parsers")
+        defer { withExtendedLifetime(scratch) {} }
+        let directory = scratch.path
         try "name: a\nregex: '(?P<m>.*)'\nmessage: m\n".write(toFile: directory + "/a.yaml", atomically: true, encoding: .utf8)
         try "name: b\nregex: '(?P<m>.*'\n".write(toFile: directory + "/b.yaml", atomically: true, encoding: .utf8)
         try "name: a\ndecoder: json\n".write(toFile: directory + "/c.yml", atomically: true, encoding: .utf8)

@@ -1,6 +1,7 @@
 import Foundation
 import StrataCore
 import StrataStore
+import StrataTestSupport
 import Testing
 
 @testable import StrataQuery
@@ -10,7 +11,7 @@ import Testing
 @Suite struct QueryOracleTests {
     /// A store with three flushed rounds (several segments, small blocks) and one in the head.
     static func makeStore(seed: UInt64, in directory: ScratchDirectory) throws -> (LogStore, [LogRecord]) {
-        var g = SeededGenerator(seed: seed)
+        var g = SeededRandom(seed: seed)
         let store = try directory.openStore(maxBlockRows: 24)
         var all: [LogRecord] = []
         for round in 0..<4 {
@@ -29,7 +30,7 @@ import Testing
         #expect(snapshot.segments.count >= 6)
         #expect(snapshot.head.count == 300)
         let engine = QueryEngine(snapshot: snapshot)
-        var g = SeededGenerator(seed: 7)
+        var g = SeededRandom(seed: 7)
         var nonEmpty = 0
         for _ in 0..<100 {
             let query = QueryFactory.query(using: &g)
@@ -70,7 +71,7 @@ import Testing
         let directory = ScratchDirectory()
         let (store, all) = try Self.makeStore(seed: 99, in: directory)
         let engine = QueryEngine(snapshot: store.snapshot())
-        var g = SeededGenerator(seed: 3)
+        var g = SeededRandom(seed: 3)
         for _ in 0..<8 {
             let query = QueryFactory.query(using: &g)
             let node = try QueryParser.parse(query)
@@ -97,7 +98,7 @@ import Testing
     @Test func compactionChangesNothingAndCursorsSurviveIt() throws {
         let directory = ScratchDirectory()
         let (store, all) = try Self.makeStore(seed: 21, in: directory)
-        var g = SeededGenerator(seed: 13)
+        var g = SeededRandom(seed: 13)
         let queries = (0..<40).map { _ in QueryFactory.query(using: &g) }
         // A first page (and its cursor) from before compaction.
         let pagedPlan = try QueryPlan(query: "*")
@@ -126,7 +127,7 @@ import Testing
     @Test func referenceAgreesWithThePlanDefinition() throws {
         // QueryPlan.matches (used by SearchRequest) is the engine's evaluator on a record; it
         // must agree with the plain reference on every record.
-        var g = SeededGenerator(seed: 11)
+        var g = SeededRandom(seed: 11)
         let records = RecordFactory.records(400, hours: 1, using: &g)
         for _ in 0..<100 {
             let query = QueryFactory.query(using: &g)
@@ -227,7 +228,7 @@ import Testing
     @Test func idsInBodiesAreFoundWhetherOrNotTheyAreTheRowsOwn() throws {
         let directory = ScratchDirectory()
         let store = try directory.openStore(maxBlockRows: 8)
-        var g = SeededGenerator(seed: 5)
+        var g = SeededRandom(seed: 5)
         let traces = (1...6).map { TraceID(high: 0xABCD_0000_0000_0000 | UInt64($0), low: UInt64($0) * 0x1111) }
         let spans = (1...6).map { SpanID(0x00AB_CD00_0000_0000 | UInt64($0)) }
         let resource = Resource(attributes: [Attribute(ResourceKey.namespace, "shop"), Attribute(ResourceKey.pod, "api-1")])
@@ -273,7 +274,7 @@ import Testing
     @Test func unionCountsEqualBruteForceWhetherTermsShareBlocksOrNot() throws {
         let directory = ScratchDirectory()
         let store = try directory.openStore(maxBlockRows: 8)
-        var g = SeededGenerator(seed: 11)
+        var g = SeededRandom(seed: 11)
         let resource = Resource(attributes: [Attribute(ResourceKey.namespace, "shop"), Attribute(ResourceKey.pod, "api-1")])
         var all: [LogRecord] = []
         for i in 0..<480 {

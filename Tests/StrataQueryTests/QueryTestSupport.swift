@@ -2,27 +2,11 @@ import Foundation
 import Logging
 import StrataCore
 import StrataStore
+import StrataTestSupport
 
 @testable import StrataQuery
 
-/// Deterministic random numbers (SplitMix64), so a failing case repeats.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// A scratch directory removed when the value goes away.
-final class ScratchDirectory {
-    let path = NSTemporaryDirectory() + "strata-query-" + UUID().uuidString
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
+extension ScratchDirectory {
     /// A store here with small blocks (many per segment), no retention and no fsync.
     func openStore(maxBlockRows: Int) throws -> LogStore {
         var options = StoreOptions()

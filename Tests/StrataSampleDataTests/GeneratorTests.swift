@@ -1,20 +1,19 @@
 import Foundation
-import XCTest
-
 import StrataCore
 import StrataSampleData
+import StrataTestSupport
+import Testing
 
-final class GeneratorTests: XCTestCase {
+@Suite final class GeneratorTests {
+    /// Paths handed to the generator (which creates them), removed when the test's instance goes.
     private var directories: [String] = []
 
-    override func tearDown() {
-        for directory in directories { try? FileManager.default.removeItem(atPath: directory) }
-        directories = []
-        super.tearDown()
+    deinit {
+        for directory in directories { ScratchDirectory.remove(directory) }
     }
 
     private func temporaryDirectory() -> String {
-        let path = NSTemporaryDirectory() + "strata-sample-\(UUID().uuidString)"
+        let path = ScratchDirectory.uniquePath("sample")
         directories.append(path)
         return path
     }
@@ -30,78 +29,79 @@ final class GeneratorTests: XCTestCase {
 
     // MARK: - Layout
 
-    func testLayoutAndSymlinks() throws {
+    @Test func layoutAndSymlinks() throws {
         let root = temporaryDirectory()
         let spec = smallSpec()
         let tree = try NodeLogTreeGenerator.generate(spec, into: root)
         let fm = FileManager.default
 
         let restarted = tree.files.filter { $0.restart == 1 }
-        XCTAssertFalse(restarted.isEmpty)
-        XCTAssertEqual(tree.files.count, spec.containers + restarted.count)
-        XCTAssertEqual(Set(tree.files.map(\.format)), [.cri, .docker])
-        XCTAssertLessThanOrEqual(Set(tree.files.map(\.namespace)).count, spec.namespaces)
-        XCTAssertEqual(Set(tree.files.map(\.containerID)).count, tree.files.count)
+        #expect(!restarted.isEmpty)
+        #expect(tree.files.count == (spec.containers + restarted.count))
+        #expect(Set(tree.files.map(\.format)) == [.cri, .docker])
+        #expect(Set(tree.files.map(\.namespace)).count <= spec.namespaces)
+        #expect(Set(tree.files.map(\.containerID)).count == tree.files.count)
 
         let alphabet = "[bcdfghjklmnpqrstvwxz2456789]"
         for file in tree.files {
             let directory = "\(tree.root)/var/log/pods/\(file.namespace)_\(file.pod)_\(file.podUID)/\(file.container)"
-            XCTAssertEqual(file.path, "\(directory)/\(file.restart).log")
+            #expect(file.path == "\(directory)/\(file.restart).log")
             var isDirectory: ObjCBool = false
-            XCTAssertTrue(fm.fileExists(atPath: file.path, isDirectory: &isDirectory))
-            XCTAssertFalse(isDirectory.boolValue)
-            XCTAssertEqual(try fm.attributesOfItem(atPath: file.path)[.type] as? FileAttributeType, .typeRegular)
-            XCTAssertEqual((try fm.attributesOfItem(atPath: file.path)[.size] as? NSNumber)?.intValue, file.bytes)
+            let exists = fm.fileExists(atPath: file.path, isDirectory: &isDirectory)
+            #expect(exists)
+            #expect(!isDirectory.boolValue)
+            #expect(try (fm.attributesOfItem(atPath: file.path)[.type] as? FileAttributeType) == .typeRegular)
+            #expect((try fm.attributesOfItem(atPath: file.path)[.size] as? NSNumber)?.intValue == file.bytes)
 
-            XCTAssertEqual(
-                file.symlinkPath,
-                "\(tree.root)/var/log/containers/\(file.pod)_\(file.namespace)_\(file.container)-\(file.containerID).log")
-            XCTAssertNotNil(try? fm.destinationOfSymbolicLink(atPath: file.symlinkPath), file.symlinkPath)
-            XCTAssertEqual(
-                URL(fileURLWithPath: file.symlinkPath).resolvingSymlinksInPath().path,
-                URL(fileURLWithPath: file.path).resolvingSymlinksInPath().path)
-            XCTAssertEqual(fm.contents(atPath: file.symlinkPath), fm.contents(atPath: file.path))
+            #expect(
+                file.symlinkPath == tree.root
+                    + "/var/log/containers/\(file.pod)_\(file.namespace)_\(file.container)-\(file.containerID).log")
+            #expect((try? fm.destinationOfSymbolicLink(atPath: file.symlinkPath)) != nil, "\(file.symlinkPath)")
+            #expect(
+                URL(fileURLWithPath: file.symlinkPath).resolvingSymlinksInPath().path
+                    == URL(fileURLWithPath: file.path).resolvingSymlinksInPath().path)
+            #expect(fm.contents(atPath: file.symlinkPath) == fm.contents(atPath: file.path))
 
-            XCTAssertTrue(matches(file.containerID, "^[0-9a-f]{64}$"), file.containerID)
-            XCTAssertTrue(matches(file.podUID, "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"))
+            #expect(matches(file.containerID, "^[0-9a-f]{64}$"), "\(file.containerID)")
+            #expect(matches(file.podUID, "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"))
             let name = NSRegularExpression.escapedPattern(for: file.workload)
             switch file.workloadKind {
-            case .deployment: XCTAssertTrue(matches(file.pod, "^\(name)-\(alphabet){10}-\(alphabet){5}$"), file.pod)
-            case .statefulSet: XCTAssertTrue(matches(file.pod, "^\(name)-[0-9]+$"), file.pod)
-            case .daemonSet: XCTAssertTrue(matches(file.pod, "^\(name)-\(alphabet){5}$"), file.pod)
+            case .deployment: #expect(matches(file.pod, "^\(name)-\(alphabet){10}-\(alphabet){5}$"), "\(file.pod)")
+            case .statefulSet: #expect(matches(file.pod, "^\(name)-[0-9]+$"), "\(file.pod)")
+            case .daemonSet: #expect(matches(file.pod, "^\(name)-\(alphabet){5}$"), "\(file.pod)")
             }
-            XCTAssertLessThanOrEqual(file.pod.count, 63)
+            #expect(file.pod.count <= 63)
         }
         for file in restarted {
             let first = (file.path as NSString).deletingLastPathComponent + "/0.log"
-            XCTAssertTrue(fm.fileExists(atPath: first))
-            XCTAssertTrue(tree.files.contains { $0.path == first && $0.containerID != file.containerID })
+            #expect(fm.fileExists(atPath: first))
+            #expect(tree.files.contains { $0.path == first && $0.containerID != file.containerID })
         }
         let links = try fm.contentsOfDirectory(atPath: tree.root + "/var/log/containers")
-        XCTAssertEqual(links.count, tree.files.count)
+        #expect(links.count == tree.files.count)
     }
 
     // MARK: - Determinism
 
-    func testSameSeedSameBytes() throws {
+    @Test func sameSeedSameBytes() throws {
         let a = try NodeLogTreeGenerator.generate(smallSpec(), into: temporaryDirectory())
         let b = try NodeLogTreeGenerator.generate(smallSpec(), into: temporaryDirectory())
-        XCTAssertEqual(a.files.count, b.files.count)
+        #expect(a.files.count == b.files.count)
         for (x, y) in zip(a.files, b.files) {
-            XCTAssertEqual(relative(x.path, a.root), relative(y.path, b.root))
-            XCTAssertEqual(relative(x.symlinkPath, a.root), relative(y.symlinkPath, b.root))
-            XCTAssertEqual(x.recordCount, y.recordCount)
-            XCTAssertEqual(FileManager.default.contents(atPath: x.path), FileManager.default.contents(atPath: y.path))
+            #expect(relative(x.path, a.root) == relative(y.path, b.root))
+            #expect(relative(x.symlinkPath, a.root) == relative(y.symlinkPath, b.root))
+            #expect(x.recordCount == y.recordCount)
+            #expect(FileManager.default.contents(atPath: x.path) == FileManager.default.contents(atPath: y.path))
         }
         let c = try NodeLogTreeGenerator.generate(smallSpec(seed: 8), into: temporaryDirectory())
-        XCTAssertNotEqual(a.files.map { relative($0.path, a.root) }, c.files.map { relative($0.path, c.root) })
-        XCTAssertNotEqual(
-            FileManager.default.contents(atPath: a.files[0].path), FileManager.default.contents(atPath: c.files[0].path))
+        #expect((a.files.map { relative($0.path, a.root) }) != (c.files.map { relative($0.path, c.root) }))
+        let (first, otherSeed) = (a.files[0].path, c.files[0].path)
+        #expect(FileManager.default.contents(atPath: first) != FileManager.default.contents(atPath: otherSeed))
     }
 
     // MARK: - Envelopes and counts
 
-    func testLinesAreWellFormedAndCountsMatch() throws {
+    @Test func linesAreWellFormedAndCountsMatch() throws {
         var spec = smallSpec(bytes: 2_000_000)
         spec.stackTraceRate = 0.05
         spec.longLineRate = 0.01
@@ -112,26 +112,28 @@ final class GeneratorTests: XCTestCase {
         var partial = 0
         for file in tree.files {
             let parsed = try parse(file)
-            XCTAssertEqual(parsed.malformed, 0, file.path)
+            #expect(parsed.malformed == 0, "\(file.path)")
             check(parsed, against: file)
             multiline += file.multilineRecords
             partial += file.partialRecords
 
             var previous: Int64 = 0
             for line in parsed.lines {
-                XCTAssertGreaterThan(line.time, previous, "timestamps increase in \(file.path)")
+                #expect(line.time > previous, "timestamps increase in \(file.path)")
                 previous = line.time
             }
-            XCTAssertGreaterThanOrEqual(file.firstTimestamp, spec.startTime)
-            XCTAssertLessThan(file.lastTimestamp, spec.startTime + Int64(spec.spanSeconds + 1) * 1_000_000_000)
-            XCTAssertEqual(parsed.lines.first?.time, file.firstTimestamp)
-            XCTAssertEqual(parsed.lines.last?.time, file.lastTimestamp)
+            #expect(file.firstTimestamp >= spec.startTime)
+            #expect(file.lastTimestamp < (spec.startTime + Int64(spec.spanSeconds + 1) * 1_000_000_000))
+            #expect(parsed.lines.first?.time == file.firstTimestamp)
+            #expect(parsed.lines.last?.time == file.lastTimestamp)
 
             for record in parsed.records {
                 let text = String(decoding: record.lines[0], as: UTF8.self)
                 // Application JSON lines are valid JSON once partials are joined.
                 if record.lines.count == 1, text.hasPrefix("{") {
-                    XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(record.lines[0])), text)
+                    #expect(throws: Never.self, "\(text)") {
+                        try JSONSerialization.jsonObject(with: Data(record.lines[0]))
+                    }
                 }
                 if record.lines.count > 1 {
                     let rest = record.lines.dropFirst().map { String(decoding: $0, as: UTF8.self) }
@@ -141,48 +143,48 @@ final class GeneratorTests: XCTestCase {
                 }
             }
         }
-        XCTAssertGreaterThan(multiline, 0)
-        XCTAssertGreaterThan(partial, 0)
-        XCTAssertTrue(sawTrace.java && sawTrace.python && sawTrace.go, "\(sawTrace)")
-        XCTAssertGreaterThan(tree.totalStdoutRecords, 0)
-        XCTAssertGreaterThan(tree.totalStderrRecords, 0)
+        #expect(multiline > 0)
+        #expect(partial > 0)
+        #expect(sawTrace.java && sawTrace.python && sawTrace.go, "\(sawTrace)")
+        #expect(tree.totalStdoutRecords > 0)
+        #expect(tree.totalStderrRecords > 0)
     }
 
-    func testDockerLinesAreValidJSON() throws {
+    @Test func dockerLinesAreValidJSON() throws {
         var spec = smallSpec(bytes: 1_000_000)
         spec.criFraction = 0
         spec.longLineRate = 0.01
         let tree = try NodeLogTreeGenerator.generate(spec, into: temporaryDirectory())
-        XCTAssertTrue(tree.files.allSatisfy { $0.format == .docker })
+        #expect(tree.files.allSatisfy { $0.format == .docker })
         var escapes = Set<String>()
         for file in tree.files {
             let data = try Data(contentsOf: URL(fileURLWithPath: file.path))
             for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast() {
                 let object = try JSONSerialization.jsonObject(with: Data(line)) as? [String: String]
-                XCTAssertEqual(object.map { Set($0.keys) }, ["log", "stream", "time"])
+                #expect((object.map { Set($0.keys) }) == ["log", "stream", "time"])
                 let text = String(decoding: line, as: UTF8.self)
-                XCTAssertTrue(text.hasPrefix("{\"log\":\""), text)
+                #expect(text.hasPrefix("{\"log\":\""), "\(text)")
                 for escape in ["\\\"", "\\\\", "\\t", "\\u001b", "\\u003c", "\\u0026"] where text.contains(escape) {
                     escapes.insert(escape)
                 }
             }
         }
         // Quotes, backslashes, tabs (Java frames) at least; the others depend on the mix.
-        XCTAssertTrue(escapes.isSuperset(of: ["\\\"", "\\\\", "\\t"]), "\(escapes)")
+        #expect(escapes.isSuperset(of: ["\\\"", "\\\\", "\\t"]), "\(escapes)")
     }
 
-    func testTotalSizeNearTarget() throws {
+    @Test func totalSizeNearTarget() throws {
         let spec = smallSpec(bytes: 6_000_000)
         let tree = try NodeLogTreeGenerator.generate(spec, into: temporaryDirectory())
         let ratio = Double(tree.totalBytes) / Double(spec.totalBytes)
-        XCTAssertEqual(ratio, 1, accuracy: 0.05)
+        #expect(abs(ratio - 1) <= 0.05)
         let onDisk = tree.files.reduce(0) {
             $0 + ((try? FileManager.default.attributesOfItem(atPath: $1.path)[.size] as? NSNumber)?.intValue ?? 0)
         }
-        XCTAssertEqual(onDisk, tree.totalBytes)
+        #expect(onDisk == tree.totalBytes)
     }
 
-    func testPartialLinesHoldExactly16KiB() throws {
+    @Test func partialLinesHoldExactly16KiB() throws {
         var spec = smallSpec(bytes: 3_000_000)
         spec.longLineRate = 0.05
         spec.stackTraceRate = 0
@@ -194,22 +196,22 @@ final class GeneratorTests: XCTestCase {
             var inPartial: [Bool] = [false, false]
             for line in parsed.lines {
                 if line.partial {
-                    XCTAssertEqual(line.message.count, 16_384, file.path)
+                    #expect(line.message.count == 16_384, "\(file.path)")
                     partials[file.format, default: 0] += 1
                 } else if inPartial[line.stream] {
-                    XCTAssertGreaterThan(line.message.count, 0)
-                    XCTAssertLessThanOrEqual(line.message.count, 16_384)
+                    #expect(line.message.count > 0)
+                    #expect(line.message.count <= 16_384)
                 } else {
-                    XCTAssertLessThanOrEqual(line.message.count, 16_384)
+                    #expect(line.message.count <= 16_384)
                 }
                 inPartial[line.stream] = line.partial
             }
         }
-        XCTAssertGreaterThan(partials[.cri, default: 0], 0)
-        XCTAssertGreaterThan(partials[.docker, default: 0], 0)
+        #expect(partials[.cri, default: 0] > 0)
+        #expect(partials[.docker, default: 0] > 0)
     }
 
-    func testCorruptLinesAreCounted() throws {
+    @Test func corruptLinesAreCounted() throws {
         var spec = smallSpec(bytes: 1_500_000)
         spec.corruptLineRate = 0.02
         let tree = try NodeLogTreeGenerator.generate(spec, into: temporaryDirectory())
@@ -221,9 +223,9 @@ final class GeneratorTests: XCTestCase {
             malformed += parsed.malformed
             invalidUTF8 += parsed.lines.filter { String(validating: $0.message, as: UTF8.self) == nil }.count
         }
-        XCTAssertGreaterThan(malformed, 0)
-        XCTAssertGreaterThan(invalidUTF8, 0)
-        XCTAssertGreaterThan(tree.files.reduce(0) { $0 + $1.corruptRecords }, 0)
+        #expect(malformed > 0)
+        #expect(invalidUTF8 > 0)
+        #expect((tree.files.reduce(0) { $0 + $1.corruptRecords }) > 0)
     }
 
     // MARK: - A small independent reader
@@ -253,7 +255,7 @@ final class GeneratorTests: XCTestCase {
         let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file.path)))
         var parsed = Parsed()
         parsed.bytes = data.count
-        XCTAssertEqual(data.last, UInt8(ascii: "\n"), "file ends with a newline")
+        #expect(data.last == UInt8(ascii: "\n"), "file ends with a newline")
         var start = 0
         // Joined partials and open records, per stream.
         var pending: [[UInt8]] = [[], []]
@@ -265,7 +267,7 @@ final class GeneratorTests: XCTestCase {
             parsed.physicalLines += 1
             guard let line = file.format == .cri ? parseCRI(raw) : parseDocker(raw) else {
                 parsed.malformed += 1
-                XCTAssertTrue(pending[0].isEmpty && pending[1].isEmpty, "malformed line inside a partial sequence")
+                #expect(pending[0].isEmpty && pending[1].isEmpty, "malformed line inside a partial sequence")
                 continue
             }
             parsed.lines.append(line)
@@ -284,23 +286,34 @@ final class GeneratorTests: XCTestCase {
                 parsed.records.append(Record(stream: line.stream, lines: [logical], physicalLines: parts))
             }
         }
-        XCTAssertTrue(pending[0].isEmpty && pending[1].isEmpty, "file ends inside a partial sequence")
+        #expect(pending[0].isEmpty && pending[1].isEmpty, "file ends inside a partial sequence")
         return parsed
     }
 
-    private func check(_ parsed: Parsed, against file: GeneratedFile, line: UInt = #line) {
+    private func check(
+        _ parsed: Parsed, against file: GeneratedFile, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let name = (file.path as NSString).lastPathComponent + " " + file.profile
-        XCTAssertEqual(parsed.bytes, file.bytes, name, line: line)
-        XCTAssertEqual(parsed.physicalLines, file.lineCount, name, line: line)
-        XCTAssertEqual(parsed.malformed, file.malformedLines, name, line: line)
-        XCTAssertEqual(parsed.lines.filter { $0.stream == 0 }.count, file.stdoutLines, name, line: line)
-        XCTAssertEqual(parsed.lines.filter { $0.stream == 1 }.count, file.stderrLines, name, line: line)
-        XCTAssertEqual(parsed.records.filter { $0.stream == 0 }.count, file.stdoutRecords, name, line: line)
-        XCTAssertEqual(parsed.records.filter { $0.stream == 1 }.count, file.stderrRecords, name, line: line)
-        XCTAssertEqual(parsed.records.count + parsed.malformed, file.recordCount, name, line: line)
-        XCTAssertEqual(parsed.records.filter { $0.lines.count > 1 }.count, file.multilineRecords, name, line: line)
-        XCTAssertEqual(
-            parsed.records.filter { $0.physicalLines > $0.lines.count }.count, file.partialRecords, name, line: line)
+        #expect(parsed.bytes == file.bytes, "\(name)",
+            sourceLocation: sourceLocation)
+        #expect(parsed.physicalLines == file.lineCount, "\(name)",
+            sourceLocation: sourceLocation)
+        #expect(parsed.malformed == file.malformedLines, "\(name)",
+            sourceLocation: sourceLocation)
+        #expect((parsed.lines.filter { $0.stream == 0 }.count) == file.stdoutLines, "\(name)",
+            sourceLocation: sourceLocation)
+        #expect((parsed.lines.filter { $0.stream == 1 }.count) == file.stderrLines, "\(name)",
+            sourceLocation: sourceLocation)
+        #expect((parsed.records.filter { $0.stream == 0 }.count) == file.stdoutRecords, "\(name)",
+            sourceLocation: sourceLocation)
+        #expect((parsed.records.filter { $0.stream == 1 }.count) == file.stderrRecords, "\(name)",
+            sourceLocation: sourceLocation)
+        #expect((parsed.records.count + parsed.malformed) == file.recordCount, "\(name)",
+            sourceLocation: sourceLocation)
+        #expect((parsed.records.filter { $0.lines.count > 1 }.count) == file.multilineRecords, "\(name)",
+            sourceLocation: sourceLocation)
+        #expect((parsed.records.filter { $0.physicalLines > $0.lines.count }.count) == file.partialRecords, "\(name)",
+            sourceLocation: sourceLocation)
     }
 
     /// The documented start-of-record rule.

@@ -1,5 +1,6 @@
 import Foundation
 import StrataSampleData
+import StrataTestSupport
 import Testing
 
 private func smallSpec(seed: UInt64, workload: String = "payments", kind: IncidentFaultKind = .exceptions) -> IncidentScenarioSpec {
@@ -14,7 +15,7 @@ private func smallSpec(seed: UInt64, workload: String = "payments", kind: Incide
     return spec
 }
 
-private func temporaryDirectory() -> String { NSTemporaryDirectory() + "strata-scenario-\(UUID().uuidString)" }
+private func temporaryDirectory() -> String { ScratchDirectory.uniquePath("scenario") }
 
 /// Every file's bytes, by path relative to the root, plus the symlinks' targets.
 private func contents(of root: String) throws -> [String: Data] {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StrataCore
 import StrataStore
+import StrataTestSupport
 import Testing
 
 @testable import StrataServer
@@ -65,7 +66,7 @@ import Testing
     @Test func killedAtRandomMomentsDuringSteadyIngest() async throws {
         let child = try CollectorChild(config: Self.busyConfig)
         let ledger = IngestLedger(recordsPerBatch: 10)
-        var random = SplitMix(seed: 42)
+        var random = SeededRandom(seed: 42)
         for round in 0..<4 {
             try await child.start()
             let url = child.url
@@ -112,19 +113,6 @@ import Testing
     }
 }
 
-/// xorshift-style generator for reproducible kill times.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The storage metrics of an in-process collector after flushes and a compaction.
 @Suite struct CollectorStorageMetricsTests {
     @Test func metricsReportSegmentsCompactionsAndRetention() async throws {
@@ -150,7 +138,7 @@ struct SplitMix {
         var metrics = ""
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
-            metrics = (try await threadedRequest(method: "GET", url: "http://127.0.0.1:\(port)/metrics")).1
+            metrics = (try await LoopbackHTTP.request(method: "GET", url: "http://127.0.0.1:\(port)/metrics")).1
             if let compactions = Self.value(metrics, "strata_collector_compactions_total"), compactions >= 1,
                 Self.value(metrics, "strata_collector_segment_records") == 200
             {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import StrataCore
 import StrataStore
+import StrataTestSupport
 import Testing
 
 /// The built `strata` executable next to the test bundle (`swift test` builds it).
@@ -33,15 +34,6 @@ func freeLoopbackPort() throws -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
-/// An HTTP/1.1 request over loopback whose blocking socket calls run on a thread of their own.
-/// (Blocking a thread of the cooperative pool instead: with two cores and suites
-/// running in parallel, an in-process server's handler can then wait for that very thread.)
-func threadedRequest(method: String, url: String, headers: [String: String] = [:], body: [UInt8] = []) async throws -> (Int, String) {
-    guard let parsed = URL(string: url), let port = parsed.port else { throw CrashTestError("bad URL \(url)") }
-    let target = parsed.query.map { parsed.path + "?" + $0 } ?? parsed.path
-    return try await onOwnThread { try blockingRequest(method: method, port: port, target: target, headers: headers, body: body) }
-}
-
 /// Runs blocking work on a thread of its own and awaits its result, leaving the threads of the
 /// cooperative pool to the in-process collector.
 func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
@@ -68,33 +60,6 @@ func connectLoopback(port: Int) throws -> Int32 {
     return fd
 }
 
-private func blockingRequest(method: String, port: Int, target: String, headers: [String: String], body: [UInt8]) throws -> (Int, String) {
-    let fd = try connectLoopback(port: port)
-    defer { close(fd) }
-    var timeout = timeval(tv_sec: 30, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
-    for (name, value) in headers { head += "\(name): \(value)\r\n" }
-    let message = Array((head + "\r\n").utf8) + body
-    var sent = 0
-    while sent < message.count {
-        let n = message.withUnsafeBytes { send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
-        guard n > 0 else { break }
-        sent += n
-    }
-    var response: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = recv(fd, &buffer, buffer.count, 0)
-        if n <= 0 { break }
-        response += buffer[0..<n]
-    }
-    let text = String(decoding: response, as: UTF8.self)
-    let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
-    let responseBody = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
-    return (status, responseBody)
-}
-
 struct CrashTestError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
@@ -111,7 +76,7 @@ final class CollectorChild {
 
     /// `config` is the YAML given with --config (storage: and retention: sections).
     init(config: String) throws {
-        root = NSTemporaryDirectory() + "strata-crash-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        root = ScratchDirectory.uniquePath("crash")
         dataDirectory = root + "/data"
         configPath = root + "/collector.yaml"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -147,7 +112,7 @@ final class CollectorChild {
         self.process = process
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
-            if let (status, _) = try? await threadedRequest(method: "GET", url: url + "/healthz"), status == 200 {
+            if let (status, _) = try? await LoopbackHTTP.request(method: "GET", url: url + "/healthz"), status == 200 {
                 return
             }
             guard process.isRunning else { throw CrashTestError("the collector exited at start: \(stderr())") }
@@ -186,7 +151,7 @@ final class CollectorChild {
     }
 
     func get(_ path: String) async throws -> (Int, String) {
-        try await threadedRequest(method: "GET", url: url + path)
+        try await LoopbackHTTP.request(method: "GET", url: url + path)
     }
 }
 
@@ -236,7 +201,7 @@ final class IngestLedger: @unchecked Sendable {
 
     /// Sends one batch. A refusal (429/503) leaves it unstored; no answer leaves it uncertain.
     func send(_ batch: Batch, to url: String) async -> Outcome {
-        let answer = try? await threadedRequest(
+        let answer = try? await LoopbackHTTP.request(
             method: "POST", url: url + "/api/v1/ingest", headers: ["Content-Type": WireFormat.contentType], body: batch.frame)
         switch answer?.0 {
         case 200:

@@ -4,6 +4,7 @@ import StrataAgent
 import StrataCore
 import StrataQuery
 import StrataStore
+import StrataTestSupport
 import XCTest
 
 @testable import StrataServer
@@ -12,8 +13,8 @@ final class CollectorTests: XCTestCase {
     let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
     var root = ""
 
-    override func setUp() { root = NSTemporaryDirectory() + "collector-" + UUID().uuidString }
-    override func tearDown() { try? FileManager.default.removeItem(atPath: root) }
+    override func setUp() { root = ScratchDirectory.uniquePath("collector") }
+    override func tearDown() { ScratchDirectory.remove(root) }
 
     /// Starts a collector on a free loopback port; returns it, its URL and the running task.
     func startCollector(tokens: [String] = [], configure: (inout CollectorConfiguration) -> Void = { _ in }) async throws
@@ -32,7 +33,7 @@ final class CollectorTests: XCTestCase {
     }
 
     func post(_ url: String, body: [UInt8], headers: [String: String]) async throws -> (Int, String) {
-        try await rawPost(url: url + "/api/v1/ingest", headers: headers, body: body)
+        try await LoopbackHTTP.post(url: url + "/api/v1/ingest", headers: headers, body: body)
     }
 
     func storedBodies(_ server: CollectorServer) throws -> [String] {
@@ -182,7 +183,7 @@ final class CollectorTests: XCTestCase {
 
 extension CollectorTests {
     func get(_ url: String) async throws -> (Int, String) {
-        try await rawRequest(method: "GET", url: url, headers: [:], body: [])
+        try await LoopbackHTTP.request(method: "GET", url: url, headers: [:], body: [])
     }
 
     func testEveryStoredRecordCarriesItsTemplateAndTemplatesAreListed() async throws {

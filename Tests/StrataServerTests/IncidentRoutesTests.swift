@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import StrataCore
+import StrataTestSupport
 import Synchronization
 import Testing
 
@@ -117,7 +118,7 @@ import Testing
             indexes[record.resource] = index
             encoder.append(record, resourceIndex: index)
         }
-        let (status, body) = try await rawPost(
+        let (status, body) = try await LoopbackHTTP.post(
             url: running.url + "/api/v1/ingest", headers: ["Content-Type": WireFormat.contentType],
             body: try encoder.encode(id: .random(), codec: .zstd))
         #expect(status == 200, "\(body)")
@@ -127,7 +128,7 @@ import Testing
     // MARK: HTTP
 
     func get(_ running: Running, _ path: String) async throws -> (Int, Data) {
-        let (status, body) = try await rawRequest(method: "GET", url: running.url + path, headers: [:], body: [])
+        let (status, body) = try await LoopbackHTTP.request(method: "GET", url: running.url + path, headers: [:], body: [])
         return (status, Data(body.utf8))
     }
 
@@ -286,7 +287,7 @@ import Testing
         #expect(value("strata_diagnosis_notification_retries_total{webhook=\"console\",kind=\"json\"}") == 0)
 
         // The collector's /metrics serves them: continuous mode counts on the collector's registry.
-        let (metricsStatus, scraped) = try await rawRequest(method: "GET", url: running.url + "/metrics", headers: [:], body: [])
+        let (metricsStatus, scraped) = try await LoopbackHTTP.request(method: "GET", url: running.url + "/metrics", headers: [:], body: [])
         #expect(metricsStatus == 200)
         #expect(scraped.contains("strata_collector_records_ingested_total"))
         #expect(Self.sample(scraped, "strata_diagnosis_incidents_opened_total") == 1)

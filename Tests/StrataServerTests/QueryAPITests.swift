@@ -3,6 +3,7 @@ import Logging
 import StrataCore
 import StrataQuery
 import StrataStore
+import StrataTestSupport
 import Testing
 
 @testable import StrataServer
@@ -40,7 +41,7 @@ import Testing
         var components = URLComponents()
         components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
         let encoded = (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
-        let (status, body) = try await rawRequest(method: "GET", url: running.url + path + "?" + encoded, headers: headers, body: [])
+        let (status, body) = try await LoopbackHTTP.request(method: "GET", url: running.url + path + "?" + encoded, headers: headers, body: [])
         return (status, try JSONValue.parse(body))
     }
 

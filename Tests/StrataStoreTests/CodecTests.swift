@@ -1,4 +1,5 @@
 import StrataCore
+import StrataTestSupport
 import XCTest
 
 @testable import StrataStore
@@ -7,7 +8,7 @@ final class CodecTests: XCTestCase {
     // MARK: Varints and zig-zag
 
     func testVarintAndZigZagRoundTrip() throws {
-        var rng = TestRNG(seed: 1)
+        var rng = SeededRandom(seed: 1)
         var values: [UInt64] = [0, 1, 127, 128, 255, 16383, 16384, UInt64(Int64.max), UInt64.max]
         for _ in 0..<2000 { values.append(rng.next() >> UInt64(rng.int(0...63))) }
         var out = [UInt8]()
@@ -57,7 +58,7 @@ final class CodecTests: XCTestCase {
     // MARK: Bit packing
 
     func testBitPackingRoundTripsEveryWidth() throws {
-        var rng = TestRNG(seed: 2)
+        var rng = SeededRandom(seed: 2)
         for width in 0...64 {
             for count in [0, 1, 2, 7, 8, 9, 63, 64, 65, 100, 1000] {
                 let mask: UInt64 = width == 64 ? ~0 : (1 << UInt64(width)) - 1
@@ -116,7 +117,7 @@ final class CodecTests: XCTestCase {
         let ms = (0..<1000).map { Int64(1_700_000_000_000_000_000) + Int64($0) * 1_000_000 + Int64($0 % 3) * 1_000_000 }
         XCTAssertLessThan(try roundTrip(ms).count, 1020)
         // Random values at millisecond precision: frame of reference with the divisor.
-        var rng = TestRNG(seed: 12)
+        var rng = SeededRandom(seed: 12)
         let coarse = (0..<1000).map { _ in Int64(rng.int(0...1000)) * 1_000_000 }
         XCTAssertLessThan(try roundTrip(coarse).count, 1270)
         // Deltas picked for sorted data with one jump.
@@ -125,7 +126,7 @@ final class CodecTests: XCTestCase {
     }
 
     func testIntCodecRandomProperty() throws {
-        var rng = TestRNG(seed: 3)
+        var rng = SeededRandom(seed: 3)
         for round in 0..<400 {
             let count = rng.int(0...600)
             let kind = round % 6
@@ -157,7 +158,7 @@ final class CodecTests: XCTestCase {
         var c = ByteCursor(bad)
         XCTAssertThrowsError(try IntCodec.decode(&c, count: 100))
         // Random garbage never traps.
-        var rng = TestRNG(seed: 4)
+        var rng = SeededRandom(seed: 4)
         for _ in 0..<2000 {
             let garbage = (0..<rng.int(0...40)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             var g = ByteCursor(garbage)
@@ -168,7 +169,7 @@ final class CodecTests: XCTestCase {
     // MARK: Run lengths, bitmaps, string arrays
 
     func testRunLengthRoundTrip() throws {
-        var rng = TestRNG(seed: 5)
+        var rng = SeededRandom(seed: 5)
         for _ in 0..<300 {
             var values: [UInt32] = []
             for _ in 0..<rng.int(0...20) {
@@ -193,7 +194,7 @@ final class CodecTests: XCTestCase {
     }
 
     func testPresenceBitmapRoundTrip() throws {
-        var rng = TestRNG(seed: 6)
+        var rng = SeededRandom(seed: 6)
         for count in [0, 1, 7, 8, 9, 100, 2048] {
             for density in [0.0, 0.3, 1.0] {
                 let bits = (0..<count).map { _ in rng.chance(density) }
@@ -210,7 +211,7 @@ final class CodecTests: XCTestCase {
     }
 
     func testStringArrayStoresBytesExactly() throws {
-        var rng = TestRNG(seed: 7)
+        var rng = SeededRandom(seed: 7)
         for _ in 0..<100 {
             var strings: [[UInt8]] = []
             for _ in 0..<rng.int(0...50) {
@@ -245,7 +246,7 @@ final class CodecTests: XCTestCase {
     // MARK: Column codecs
 
     func testAttributeColumnsRoundTrip() throws {
-        var rng = TestRNG(seed: 8)
+        var rng = SeededRandom(seed: 8)
         let keys = ["a", "b", "c", "d", "", "ü"]
         for _ in 0..<200 {
             let rows: [[Attribute]] = (0..<rng.int(1...40)).map { _ in
@@ -268,7 +269,7 @@ final class CodecTests: XCTestCase {
     }
 
     func testIDColumnsRoundTrip() throws {
-        var rng = TestRNG(seed: 9)
+        var rng = SeededRandom(seed: 9)
         for _ in 0..<50 {
             let n = rng.int(1...100)
             let traces: [TraceID?] = (0..<n).map { _ in rng.chance(0.5) ? TraceID(high: rng.next(), low: rng.next()) : nil }

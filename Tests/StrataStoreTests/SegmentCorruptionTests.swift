@@ -1,5 +1,6 @@
 import Foundation
 import StrataCore
+import StrataTestSupport
 import XCTest
 
 @testable import StrataStore
@@ -133,7 +134,7 @@ final class SegmentCorruptionTests: XCTestCase {
                                 options: SegmentOptions(maxBlockRows: 16, termsPerDictionaryBlock: 8, durable: false))
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         let damagedPath = dir + "/damaged.stsg"
-        var rng = TestRNG(seed: 99)
+        var rng = SeededRandom(seed: 99)
         let positions = bytes.count <= 6000 ? Array(bytes.indices) : (0..<6000).map { _ in rng.int(0...bytes.count - 1) }
         var undetected: [Int] = []
         for position in positions {
@@ -156,7 +157,7 @@ final class SegmentCorruptionTests: XCTestCase {
     func testRandomGarbageNeverTraps() throws {
         let dir = makeTemporaryDirectory(self)
         let (_, bytes) = try writeSample(dir, rows: 50, blockRows: 10)
-        var rng = TestRNG(seed: 5)
+        var rng = SeededRandom(seed: 5)
         let path = dir + "/g.stsg"
         for _ in 0..<300 {
             var damaged = bytes

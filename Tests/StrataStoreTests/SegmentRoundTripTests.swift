@@ -1,4 +1,5 @@
 import StrataCore
+import StrataTestSupport
 import XCTest
 
 @testable import StrataStore
@@ -79,7 +80,7 @@ final class SegmentRoundTripTests: XCTestCase {
             break
         }
         // Point lookups, present and absent terms.
-        var rng = TestRNG(seed: UInt64(records.count))
+        var rng = SeededRandom(seed: UInt64(records.count))
         let terms = Array(expectedPostings.keys)
         for _ in 0..<min(200, terms.count) {
             let term = rng.pick(terms)
@@ -102,7 +103,7 @@ final class SegmentRoundTripTests: XCTestCase {
     func testRandomSegmentsRoundTrip() throws {
         for seed: UInt64 in 1...6 {
             let records = RecordFactory.records(Int(seed) * 150, seed: seed, resources: Int(seed) + 1)
-            var rng = TestRNG(seed: seed)
+            var rng = SeededRandom(seed: seed)
             let templates = records.map { _ in rng.chance(0.3) ? 0 : UInt32(rng.int(1...5000)) }
             try checkRoundTrip(
                 records, templateIDs: seed % 2 == 0 ? templates : nil,
@@ -149,7 +150,7 @@ final class SegmentRoundTripTests: XCTestCase {
     }
 
     func testManyResourcesAndAttributes() throws {
-        var rng = TestRNG(seed: 77)
+        var rng = SeededRandom(seed: 77)
         var records: [LogRecord] = []
         for i in 0..<1500 {
             var resource = Resource()

@@ -1,31 +1,15 @@
 import Foundation
 import StrataCore
+import StrataTestSupport
 import XCTest
 
 @testable import StrataStore
 
-/// Deterministic PRNG for property tests.
-struct TestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &self) < p }
-    mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
-    mutating func pick<T>(_ items: [T]) -> T { items[int(0...items.count - 1)] }
-}
-
 /// A fresh temporary directory, removed when the test ends.
 func makeTemporaryDirectory(_ test: XCTestCase) -> String {
-    let path = NSTemporaryDirectory() + "strata-store-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-    return path
+    let directory = ScratchDirectory("store")
+    test.addTeardownBlock { withExtendedLifetime(directory) {} }
+    return directory.path
 }
 
 enum RecordFactory {
@@ -38,7 +22,7 @@ enum RecordFactory {
     ]
     static let attributeKeys = ["http.method", "http.status", "user.id", "Region", "code.line", "empty"]
 
-    static func resource(_ rng: inout TestRNG, _ i: Int) -> Resource {
+    static func resource(_ rng: inout SeededRandom, _ i: Int) -> Resource {
         if i == 0 { return Resource() }
         var r = Resource()
         r[ResourceKey.namespace] = rng.pick(["shop", "Shop", "payments", "kube-system"])
@@ -49,7 +33,7 @@ enum RecordFactory {
         return r
     }
 
-    static func body(_ rng: inout TestRNG) -> String {
+    static func body(_ rng: inout SeededRandom) -> String {
         switch rng.int(0...19) {
         case 0: return ""
         case 1: return String(repeating: "long line with words and 10.0.0.1 ", count: rng.int(100...3000))
@@ -70,7 +54,7 @@ enum RecordFactory {
     }
 
     static func records(_ count: Int, seed: UInt64, resources resourceCount: Int = 5) -> [LogRecord] {
-        var rng = TestRNG(seed: seed)
+        var rng = SeededRandom(seed: seed)
         let resources = (0..<resourceCount).map { resource(&rng, $0) }
         let base: Int64 = 1_700_000_000_000_000_000
         var result: [LogRecord] = []

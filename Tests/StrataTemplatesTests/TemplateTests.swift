@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import Testing
 
 @testable import StrataTemplates
@@ -109,7 +110,7 @@ import Testing
         ]
         let forward = TemplateMiner()
         let backward = TemplateMiner()
-        var generator = SplitMix(seed: 7)
+        var generator = SeededRandom(seed: 7)
         var shuffled = messages
         shuffled.shuffle(using: &generator)
         for message in messages { forward.add(message) }
@@ -376,18 +377,5 @@ import Testing
         for (shape, id) in results { idsByShape[shape, default: []].insert(id) }
         #expect(idsByShape.values.allSatisfy { $0.count == 1 })
         #expect(Set(idsByShape.values.compactMap(\.first)).count == shapes.count)
-    }
-}
-
-/// A deterministic generator for shuffles in tests.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -8,6 +8,7 @@ import Foundation
 import StrataCore
 import StrataDiagnosis
 import StrataSampleData
+import StrataTestSupport
 
 struct Options {
     var seeds: ClosedRange<UInt64> = 1...10
@@ -83,19 +84,6 @@ enum BenchError: Error {
     case help
 }
 
-/// A record as the collector would store it (GeneratedIncidentTests' conversion).
-func logRecord(_ r: ScenarioRecord) -> LogRecord {
-    var resource = Resource()
-    resource[ResourceKey.namespace] = r.namespace
-    resource[ResourceKey.pod] = r.pod
-    resource[ResourceKey.container] = r.container
-    resource[ResourceKey.restartCount] = String(r.restart)
-    return LogRecord(
-        timestamp: r.time, observedTimestamp: r.time, stream: r.stream == "stderr" ? .stderr : .stdout,
-        severity: r.severity.flatMap { Severity(text: $0) }, body: r.body,
-        traceID: r.traceID.flatMap { TraceID(hex: $0) }, spanID: r.spanID.flatMap { SpanID(hex: $0) }, resource: resource)
-}
-
 struct IncidentResult: Encodable {
     var faultClass: String
     var seed: UInt64
@@ -145,7 +133,7 @@ func runIncident(kind: IncidentFaultKind, seed: UInt64, options: Options) throws
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let incident = try IncidentScenarioGenerator.generate(spec, into: directory, collectRecords: true)
     let scenario = incident.scenario
-    let records = incident.records.map(logRecord)
+    let records = incident.records.map(\.logRecord)
     let started = DispatchTime.now().uptimeNanoseconds
     let report = try Diagnoser(templater: DiagnosisTemplater.make()).diagnose(
         window: TimeRange(from: scenario.window.fromNs, to: scenario.window.toNs),
