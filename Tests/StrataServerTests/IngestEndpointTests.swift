@@ -1,4 +1,5 @@
 import StrataCore
+import StrataTestSupport
 import XCTest
 
 @testable import StrataServer
@@ -17,9 +18,9 @@ extension CollectorTests {
             XCTAssertEqual(
                 body, "{\"code\":\"unauthorized\",\"message\":\"missing or wrong bearer token (Authorization: Bearer <token>)\"}\n", path)
         }
-        let second = try await rawRequest(method: "GET", url: url + "/api/v1/query?q=x", headers: ["Authorization": "Bearer other"], body: [])
+        let second = try await LoopbackHTTP.request(method: "GET", url: url + "/api/v1/query?q=x", headers: ["Authorization": "Bearer other"], body: [])
         XCTAssertEqual(second.0, 200, second.1)
-        let incidents = try await rawRequest(method: "GET", url: url + "/api/v1/incidents", headers: ["Authorization": "Bearer s3cret"], body: [])
+        let incidents = try await LoopbackHTTP.request(method: "GET", url: url + "/api/v1/incidents", headers: ["Authorization": "Bearer s3cret"], body: [])
         XCTAssertEqual(incidents.0, 404, "past the token: continuous mode is off")
         XCTAssertTrue(incidents.1.contains("continuous_mode_off"), incidents.1)
 

@@ -46,7 +46,7 @@ final class CodecTests: XCTestCase {
             cases.append([UInt8](repeating: 0xFF, count: 9) + [tenth, 0x00])
         }
         cases.append([UInt8](repeating: 0xFF, count: 11) + [0])
-        var rng = TestRNG(seed: 7)
+        var rng = SeededRandom(seed: 7)
         for _ in 0..<500 { cases.append((0..<rng.int(1...12)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }) }
         for bytes in cases {
             var cursor = ByteCursor(bytes)

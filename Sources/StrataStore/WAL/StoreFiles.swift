@@ -1,8 +1,14 @@
+import Glibc
 import StrataCore
 
 /// StrataCore's `FileSystem` as the store calls it: failures become `StoreError(.io)` that
 /// start with the file, like the store's other errors ("<path>: writing failed: <reason>").
 enum StoreFiles {
+    /// A failed system call on `path`, from `errno`, for calls the store makes itself (flock).
+    static func failure(_ operation: String, _ path: String) -> StoreError {
+        StoreError(.io, "\(path): \(operation) failed: \(String(cString: strerror(errno)))")
+    }
+
     static func makeDirectory(_ path: String) throws { try io { try FileSystem.makeDirectory(path) } }
 
     static func list(_ path: String) throws -> [String] { try io { try FileSystem.listDirectory(path) } }
