@@ -43,13 +43,19 @@ public indirect enum JSONValue: Sendable, Equatable {
         try parse(Array(text.utf8))
     }
 
+    /// Parsed by StrataCore's `JSONScanner` (the one JSON syntax the project accepts); this
+    /// type only builds the ordered tree from what it scans.
     public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        var parser = Parser(bytes: bytes)
-        parser.skipSpace()
-        let value = try parser.value(depth: 0)
-        parser.skipSpace()
-        guard parser.i == bytes.count else { throw ParseError(offset: parser.i, message: "unexpected data after the value") }
-        return value
+        do throws(JSONSyntaxError) {
+            return try bytes.withUnsafeBufferPointer { buffer throws(JSONSyntaxError) -> JSONValue in
+                var scanner = JSONScanner(buffer)
+                let value = try scanner.treeValue(depth: 0)
+                try scanner.finish()
+                return value
+            }
+        } catch {
+            throw ParseError(offset: error.offset, message: error.problem)
+        }
     }
 
     /// Writes the value back as compact JSON (keys in their order).
@@ -78,139 +84,37 @@ public indirect enum JSONValue: Sendable, Equatable {
             json.raw("}")
         }
     }
+}
 
-    struct Parser {
-        let bytes: [UInt8]
-        var i = 0
-
-        mutating func skipSpace() {
-            while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
-        }
-
-        func fail(_ message: String) -> ParseError { ParseError(offset: i, message: message) }
-
-        mutating func value(depth: Int) throws -> JSONValue {
-            guard depth < 200 else { throw fail("nested too deeply") }
-            guard i < bytes.count else { throw fail("unexpected end") }
-            switch bytes[i] {
-            case UInt8(ascii: "{"):
-                i += 1
-                var members: [(String, JSONValue)] = []
-                skipSpace()
-                if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
-                    i += 1
-                    return .object(members)
-                }
-                while true {
-                    skipSpace()
-                    guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key") }
-                    let key = try string()
-                    skipSpace()
-                    guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-                    i += 1
-                    skipSpace()
-                    members.append((key, try value(depth: depth + 1)))
-                    skipSpace()
-                    guard i < bytes.count else { throw fail("unexpected end in an object") }
-                    if bytes[i] == UInt8(ascii: ",") {
-                        i += 1
-                        continue
-                    }
-                    guard bytes[i] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
-                    i += 1
-                    return .object(members)
-                }
-            case UInt8(ascii: "["):
-                i += 1
-                var items: [JSONValue] = []
-                skipSpace()
-                if i < bytes.count, bytes[i] == UInt8(ascii: "]") {
-                    i += 1
-                    return .array(items)
-                }
-                while true {
-                    skipSpace()
-                    items.append(try value(depth: depth + 1))
-                    skipSpace()
-                    guard i < bytes.count else { throw fail("unexpected end in an array") }
-                    if bytes[i] == UInt8(ascii: ",") {
-                        i += 1
-                        continue
-                    }
-                    guard bytes[i] == UInt8(ascii: "]") else { throw fail("expected ',' or ']'") }
-                    i += 1
-                    return .array(items)
-                }
-            case UInt8(ascii: "\""):
-                return .string(try string())
-            case UInt8(ascii: "t"):
-                try literal("true")
-                return .bool(true)
-            case UInt8(ascii: "f"):
-                try literal("false")
-                return .bool(false)
-            case UInt8(ascii: "n"):
-                try literal("null")
-                return .null
-            default:
-                let start = i
-                while i < bytes.count, "+-0123456789.eE".utf8.contains(bytes[i]) { i += 1 }
-                guard i > start, let number = Double(String(decoding: bytes[start..<i], as: UTF8.self)) else {
-                    throw fail("unexpected character")
-                }
-                return .number(number)
+extension JSONScanner {
+    /// The next value as a `JSONValue`, object members in document order.
+    fileprivate mutating func treeValue(depth: Int) throws(JSONSyntaxError) -> JSONValue {
+        switch try peekValue() {
+        case .string:
+            return .string(string(try readString()))
+        case .number:
+            let range = try readNumber()
+            return .number(Double(text(range)) ?? .nan)
+        case .literal:
+            switch try readLiteral() {
+            case .true: return .bool(true)
+            case .false: return .bool(false)
+            case .null: return .null
             }
-        }
-
-        mutating func literal(_ word: String) throws {
-            let utf8 = Array(word.utf8)
-            guard i + utf8.count <= bytes.count, Array(bytes[i..<i + utf8.count]) == utf8 else { throw fail("expected \(word)") }
-            i += utf8.count
-        }
-
-        mutating func string() throws -> String {
-            i += 1  // opening quote
-            var out: [UInt8] = []
-            while i < bytes.count {
-                let b = bytes[i]
-                if b == UInt8(ascii: "\"") {
-                    i += 1
-                    return String(decoding: out, as: UTF8.self)
-                }
-                if b == UInt8(ascii: "\\") {
-                    guard i + 1 < bytes.count else { break }
-                    let e = bytes[i + 1]
-                    i += 2
-                    switch e {
-                    case UInt8(ascii: "n"): out.append(0x0A)
-                    case UInt8(ascii: "t"): out.append(0x09)
-                    case UInt8(ascii: "r"): out.append(0x0D)
-                    case UInt8(ascii: "b"): out.append(0x08)
-                    case UInt8(ascii: "f"): out.append(0x0C)
-                    case UInt8(ascii: "u"):
-                        var scalar = try hex4()
-                        if scalar >= 0xD800, scalar < 0xDC00, i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") {
-                            i += 2
-                            let low = try hex4()
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low &- 0xDC00)
-                        }
-                        out.append(contentsOf: String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8)
-                    default: out.append(e)
-                    }
-                    continue
-                }
-                out.append(b)
-                i += 1
+        case .object:
+            guard depth < JSONScanner.maxDepth else { throw JSONSyntaxError(offset: position, problem: "nested too deeply") }
+            try enterObject()
+            var members: [(String, JSONValue)] = []
+            while let key = try nextKey() {
+                members.append((string(key), try treeValue(depth: depth + 1)))
             }
-            throw fail("unterminated string")
-        }
-
-        mutating func hex4() throws -> UInt32 {
-            guard i + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16) else {
-                throw fail("bad \\u escape")
-            }
-            i += 4
-            return value
+            return .object(members)
+        case .array:
+            guard depth < JSONScanner.maxDepth else { throw JSONSyntaxError(offset: position, problem: "nested too deeply") }
+            try enterArray()
+            var items: [JSONValue] = []
+            while try nextElement() { items.append(try treeValue(depth: depth + 1)) }
+            return .array(items)
         }
     }
 }
@@ -220,7 +124,8 @@ extension LogRecord {
     public init(json: JSONValue) throws {
         func time(_ key: String) throws -> Int64 {
             if let text = json[key]?.string, let nanos = RFC3339Parser.parse(text) { return nanos }
-            if let number = json[key]?.number { return Int64(number) }
+            // Out of Int64's range is a bad answer, not a trap.
+            if let number = json[key]?.number, let nanos = Int64(exactly: number.rounded()) { return nanos }
             throw JSONValue.ParseError(offset: 0, message: "record lacks a valid \(key)")
         }
         let timestamp = try time("timestamp")

@@ -52,3 +52,32 @@ import Testing
         }
     }
 }
+
+/// `JSONValue` is built from StrataCore's `JSONScanner`: the same syntax, members in order.
+@Suite struct JSONValueTests {
+    @Test func keepsMemberOrderAndDecodesEscapes() throws {
+        let value = try JSONValue.parse(#" {"z":1,"a":[true,null,-2.5e1],"s":"tab\there \u00e9 \ud83d\ude00"} "#)
+        #expect(value.members?.map(\.0) == ["z", "a", "s"])
+        #expect(value["a"] == .array([.bool(true), .null, .number(-25)]))
+        #expect(value["s"]?.string == "tab\there é 😀")
+    }
+
+    @Test func badTextIsAnErrorWithItsOffset() {
+        for (text, offset) in [("{\"a\":1} x", 8), ("[1,", 3), ("{\"a\" 1}", 5), ("01", 1)] {
+            #expect(throws: JSONValue.ParseError.self, "\(text)") { try JSONValue.parse(text) }
+            if case let error as JSONValue.ParseError = (Result { try JSONValue.parse(text) }.failure) {
+                #expect(error.offset == offset, "\(text): \(error)")
+            }
+        }
+    }
+
+    @Test func aRecordStampedBeyondInt64IsRefusedNotATrap() {
+        #expect(throws: JSONValue.ParseError.self) {
+            try LogRecord(json: JSONValue.parse(#"{"timestamp":1e30,"body":"x"}"#))
+        }
+    }
+}
+
+extension Result {
+    fileprivate var failure: Failure? { if case .failure(let error) = self { error } else { nil } }
+}
