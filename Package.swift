@@ -95,7 +95,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         // What the command line prints: records, tables, charts, listings.
-        .target(name: "StrataOutput", dependencies: ["StrataCore", "StrataStore", "StrataQuery"]),
+        .target(name: "StrataOutput", dependencies: ["StrataCore", "StrataStore", "StrataQuery", "StrataDiagnosis"]),
         .systemLibrary(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
@@ -156,7 +156,7 @@ let package = Package(
         .testTarget(name: "StrataParsersTests", dependencies: ["StrataTestSupport", "StrataParsers", "StrataConfiguration", "StrataCore"]),
         .testTarget(name: "StrataStoreTests", dependencies: ["StrataTestSupport", "StrataStore", "StrataCore"]),
         .testTarget(name: "StrataQueryTests", dependencies: ["StrataTestSupport", "StrataQuery", "StrataStore", "StrataCore", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "StrataOutputTests", dependencies: ["StrataTestSupport", "StrataOutput", "StrataQuery", "StrataStore", "StrataCore"]),
+        .testTarget(name: "StrataOutputTests", dependencies: ["StrataTestSupport", "StrataOutput", "StrataQuery", "StrataStore", "StrataDiagnosis", "StrataCore"]),
         .testTarget(name: "StrataTemplatesTests", dependencies: ["StrataTestSupport", "StrataTemplates"]),
         .testTarget(
             name: "StrataDiagnosisTests",
