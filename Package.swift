@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
 
 let package = Package(
@@ -52,7 +52,6 @@ let package = Package(
             name: "StrataCore",
             dependencies: [
                 "CZstd", "CLZ4", "CZlib", "CRE2Shim", "CStrataNative",
-                .product(name: "Logging", package: "swift-log"),
             ]),
         // Typed reading of YAML configurations, one error type for every configuration problem.
         .target(

@@ -129,6 +129,12 @@ public final class ConfigSection {
         return child
     }
 
+    /// Accepts these keys of this mapping without reading them or checking what is under them
+    /// (the keys of a section that is switched off).
+    public func acceptUnread(_ names: [String]) {
+        read.formUnion(names)
+    }
+
     // MARK: This node's own value
 
     public func string() throws(ConfigurationError) -> String? {

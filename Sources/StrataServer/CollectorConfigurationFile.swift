@@ -99,14 +99,13 @@ enum DiagnosisSection {
         let section = tree.section("diagnosis")
         guard section.exists else { return nil }
         guard try section.bool("enabled", default: true) else {
-            // The other keys are not read, but a typo among them should still not pass silently.
-            for key in [
+            // The other keys are not read (nor what is under them: a switched-off section may keep
+            // its settings), but a misspelt key among them should still not pass silently.
+            section.acceptUnread([
                 "window", "baseline", "bucket", "evaluate_every", "open_after", "quiet_period", "minimum_baseline", "update_interval",
                 "keep_resolved", "max_resolved", "max_workloads", "critical_score", "max_suspects", "external_url", "detection",
                 "webhooks", "request_check_every", "request_baseline",
-            ] {
-                _ = section.section(key)
-            }
+            ])
             try section.rejectUnknownKeys()
             return nil
         }

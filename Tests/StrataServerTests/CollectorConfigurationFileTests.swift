@@ -62,6 +62,8 @@ import Testing
         #expect(failure("storage: {flush_intervall: 1s}")?.description.hasPrefix("storage.flush_intervall: unknown key") == true)
         #expect(failure("diagnosis: {enabled: false, windw: 1m}")?.key == "diagnosis.windw")
         #expect(failure("normalize: {rulez: []}")?.key == "normalize.rulez")
+        // Switched off, a section may keep its settings below the top level.
+        #expect(failure("diagnosis: {enabled: false, detection: {error_surprise: 4}, webhooks: [{url: 'http://x'}]}") == nil)
         #expect(failure("retention: {namespaces: [{namespace: a, max_age: 1d, size: 1}]}")?.key == "retention.namespaces[0].size")
     }
 

@@ -49,6 +49,19 @@ import Testing
         #expect(StoreFiles.size(path) == size, "the torn tail is left to the writer")
     }
 
+    @Test func aCopyWithoutItsLogReadsAsAnEmptyLog() throws {
+        let scratch = ScratchStore()
+        do {
+            let store = try scratch.open()
+            _ = try store.ingest(batchID: nil, records: ScratchStore.records(0..<10))
+            try store.flush()
+        }
+        try FileManager.default.removeItem(atPath: scratch.directory + "/wal")
+        let view = try LogStore.openReadOnly(directory: scratch.directory)
+        #expect(view.snapshot.head.isEmpty)
+        #expect(try Self.bodies(view).sorted() == ScratchStore.records(0..<10).map(\.body).sorted())
+    }
+
     @Test func aDirectoryWithoutManifestOrLogIsAClearError() throws {
         let scratch = ScratchStore()
         try FileManager.default.createDirectory(atPath: scratch.directory, withIntermediateDirectories: true)

@@ -62,7 +62,7 @@ public final class Spool: @unchecked Sendable {
     public func append(_ batch: SealedBatch) throws {
         let bytes = Self.fileBytes(batch)
         let sequence = nextSequence
-        let path = directory + "/" + String(sequence).leftPadded(to: 20) + ".spool"
+        let path = directory + "/" + FileSystem.numberedName(sequence, digits: 20) + ".spool"
         try FileSystem.writeDurably(bytes, to: path)
         nextSequence += 1
         entries.append(Entry(sequence: sequence, path: path, bytes: Int64(bytes.count)))
@@ -156,11 +156,5 @@ public struct DeadLetterDirectory: Sendable {
         json.raw("}\n")
         try FileSystem.writeDurably(json.bytes, to: base + ".json")
         return base + ".batch"
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -64,6 +64,13 @@ public enum FileSystem {
         return overflow ? .max : bytes
     }
 
+    /// `number` in decimal, zero-padded to `digits`, for file names that sort in number order
+    /// (spool batches, log files, segments).
+    public static func numberedName(_ number: some BinaryInteger, digits: Int) -> String {
+        let text = String(number)
+        return text.count >= digits ? text : String(repeating: "0", count: digits - text.count) + text
+    }
+
     /// The whole file, read to its end (files whose size `stat` does not know, as in /proc,
     /// included).
     public static func readFile(_ path: String) throws -> [UInt8] {
@@ -72,7 +79,9 @@ public enum FileSystem {
         defer { close(fd) }
         var info = stat()
         let expected = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
-        var result = [UInt8](repeating: 0, count: max(expected, 1 << 12))
+        // One byte beyond the size `stat` gave, so the read that finds the end needs no larger
+        // buffer; the buffer only grows for files that grew, or that `stat` cannot size.
+        var result = [UInt8](repeating: 0, count: max(expected + 1, 1 << 12))
         var done = 0
         while true {
             if done == result.count { result.append(contentsOf: repeatElement(0, count: result.count)) }

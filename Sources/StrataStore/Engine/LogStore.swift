@@ -388,7 +388,7 @@ public final class LogStore: @unchecked Sendable {
     func segmentFile(partition: Int64, number: UInt64) throws -> String {
         let hour = RFC3339.format(nanos: partition).prefix(13).replacingOccurrences(of: ":", with: "")
         try StoreFiles.makeDirectory(directory + "/segments/\(hour)")
-        return "segments/\(hour)/\(String(number).leftPadded(to: 12)).\(SegmentFormat.fileExtension)"
+        return "segments/\(hour)/\(FileSystem.numberedName(number, digits: 12)).\(SegmentFormat.fileExtension)"
     }
 
     /// Reserves `count` segment numbers. They reach the disk with the next manifest; a crash

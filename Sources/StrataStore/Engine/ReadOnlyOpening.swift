@@ -42,12 +42,18 @@ extension LogStore {
             var head: [LogRecord] = []
             // As replay at start: a batch id the catalog lists as flushed is not taken again.
             var seen = Set(manifest.recentBatches.compactMap { BatchID(string: $0.id) })
-            let log = try WriteAheadLog.read(directory: directory + "/wal") { entry in
-                guard
-                    let batch = Self.unflushedBatch(
-                        entry, flushedThrough: manifest.flushedThrough, seen: &seen, problem: { warnings.append($0) })
-                else { return }
-                head += batch.records
+            // A copy of a data directory without its log (segments and catalog only) is read
+            // as one whose log is empty.
+            let walDirectory = directory + "/wal"
+            var log = WriteAheadLog.ReadReport()
+            if StoreFiles.size(walDirectory) != nil {
+                log = try WriteAheadLog.read(directory: walDirectory) { entry in
+                    guard
+                        let batch = Self.unflushedBatch(
+                            entry, flushedThrough: manifest.flushedThrough, seen: &seen, problem: { warnings.append($0) })
+                    else { return }
+                    head += batch.records
+                }
             }
             warnings += log.problems
             // A log file vanishes only when a flush removed it, after writing a new catalog.

@@ -181,7 +181,7 @@ public final class WriteAheadLog: @unchecked Sendable {
 
     private func startFile() throws {
         if fd >= 0 { close(fd) }
-        currentPath = directory + "/wal-" + String(nextSequence).leftPadded(to: 20) + ".log"
+        currentPath = directory + "/wal-" + FileSystem.numberedName(nextSequence, digits: 20) + ".log"
         fd = open(currentPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw StoreError(.io, "\(currentPath): cannot create: \(String(cString: strerror(errno)))")
