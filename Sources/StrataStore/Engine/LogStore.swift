@@ -451,7 +451,8 @@ public final class LogStore: @unchecked Sendable {
         let now = WallClock.nowNanos()
         var seen = Dictionary(old.map { ($0.id, $0.at) }, uniquingKeysWith: max)
         for id in recent where seen[id.description] == nil { seen[id.description] = now }
-        return seen.filter { now - $0.value < options.dedupWindowNanos }
+        // Manifest times are read back from disk: a damaged one must not trap the flush.
+        return seen.filter { now.subtractingSaturated($0.value) < options.dedupWindowNanos }
             .sorted { $0.value > $1.value }.prefix(options.dedupMaxBatches)
             .map { Manifest.RecentBatch(id: $0.key, at: $0.value) }
     }
