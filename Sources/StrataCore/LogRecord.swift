@@ -122,11 +122,15 @@ public struct RecordFlags: OptionSet, Sendable, Hashable {
     public static let flushedByTimeout = RecordFlags(rawValue: 1 << 5)
     /// The record was read from a file after rotation or truncation was detected.
     public static let afterTruncation = RecordFlags(rawValue: 1 << 6)
+    /// The record's time lay further ahead of the collector's clock than `storage.max_future_skew`;
+    /// it was replaced by the observed time (docs/FORMAT.md, "Accepted time range").
+    public static let futureTimestamp = RecordFlags(rawValue: 1 << 7)
 
     public static let all: [(RecordFlags, String)] = [
         (.partial, "partial"), (.truncated, "truncated"), (.invalidUTF8, "invalid_utf8"),
         (.parseError, "parse_error"), (.multiline, "multiline"),
         (.flushedByTimeout, "flushed_by_timeout"), (.afterTruncation, "after_truncation"),
+        (.futureTimestamp, "future_timestamp"),
     ]
 
     public var names: [String] { Self.all.filter { contains($0.0) }.map(\.1) }

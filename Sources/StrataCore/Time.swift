@@ -64,6 +64,21 @@ public enum RFC3339 {
 }
 
 extension Int64 {
+    /// `self + other`, held at Int64.min / Int64.max instead of trapping: times come from
+    /// input and can sit at either end of the nanosecond scale.
+    @inlinable
+    public func addingSaturated(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+
+    /// `self - other`, held at Int64.min / Int64.max instead of trapping.
+    @inlinable
+    public func subtractingSaturated(_ other: Int64) -> Int64 {
+        let (difference, overflow) = subtractingReportingOverflow(other)
+        return overflow ? (other > 0 ? .min : .max) : difference
+    }
+
     func quotientAndRemainderFloor(dividingBy divisor: Int64) -> (Int64, Int64) {
         var (q, r) = quotientAndRemainder(dividingBy: divisor)
         if r < 0 {

@@ -392,14 +392,20 @@ public struct QueryEngine: Sendable {
         guard range.from > .min, range.to < .max, range.to > range.from else {
             throw QueryError(.badRange, "a histogram needs a bounded time range")
         }
-        let first = Self.bucket(range.from, interval)
-        let last = Self.bucket(range.to - 1, interval)
-        let (span, overflow) = (last - first).dividedReportingOverflow(by: interval)
-        guard !overflow, span < Int64(Self.maxBuckets) else {
+        // Near the start of the nanosecond scale a bucket can begin before Int64.min, and a wide
+        // range spans more than 64 bits; such a histogram is refused like one with too many buckets.
+        func bucketStart(_ t: Int64) -> Int64? {
+            let (quotient, remainder) = t.quotientAndRemainder(dividingBy: interval)
+            let (start, overflow) = (remainder < 0 ? quotient - 1 : quotient).multipliedReportingOverflow(by: interval)
+            return overflow ? nil : start
+        }
+        let first = bucketStart(range.from)
+        let distance = bucketStart(range.to - 1).flatMap { last in first.flatMap { last.subtractingReportingOverflow($0) } }
+        guard let first, let distance, !distance.overflow, distance.partialValue / interval < Int64(Self.maxBuckets) else {
             throw QueryError(
                 .tooManyBuckets, "the interval gives more than \(Self.maxBuckets) buckets over this range; choose a larger interval")
         }
-        var sink = HistogramSink(first: first, interval: interval, count: Int(span) + 1)
+        var sink = HistogramSink(first: first, interval: interval, count: Int(distance.partialValue / interval) + 1)
         let (statistics, damaged) = try aggregate(plan, range: range, sink: &sink, deadline: deadline)
         let buckets = sink.counts.enumerated().map { HistogramResult.Bucket(start: first + Int64($0.offset) * interval, count: $0.element) }
         return HistogramResult(

@@ -41,7 +41,10 @@ public enum TimeExpression {
         if trimmed == "now" { return now }
         if trimmed.hasPrefix("now-") || trimmed.hasPrefix("now+") {
             guard let offset = duration(String(trimmed.dropFirst(4))) else { return nil }
-            return trimmed.dropFirst(3).first == "-" ? now - offset : now + offset
+            // An offset that leaves the nanosecond range (now+15250w) is not an instant.
+            let (value, overflow) =
+                trimmed.dropFirst(3).first == "-" ? now.subtractingReportingOverflow(offset) : now.addingReportingOverflow(offset)
+            return overflow ? nil : value
         }
         if let nanos = Int64(trimmed) { return nanos }
         return RFC3339Parser.parse(trimmed)
@@ -51,8 +54,19 @@ public enum TimeExpression {
     /// `since` is a duration back from now; `from`/`to` are instants; the default is the last
     /// hour. The end is exclusive (`to` itself is included by adding 1 ns).
     public static func range(since: String?, from: String?, to: String?, now: Int64) throws -> TimeRange {
+        func startBefore(_ end: Int64, by window: Int64, _ windowText: String) throws -> Int64 {
+            let (start, overflow) = end.subtractingReportingOverflow(window)
+            guard !overflow else {
+                throw QueryError(.badRange, "to is too early to look \(windowText) back from it (before year 1677); give a later to or a from")
+            }
+            return start
+        }
         func parse(_ text: String, _ name: String) throws -> Int64 {
             guard let value = instant(text, now: now) else {
+                let trimmed = text.trimmingCharacters(in: " ")
+                if trimmed.hasPrefix("now+") || trimmed.hasPrefix("now-"), duration(String(trimmed.dropFirst(4))) != nil {
+                    throw QueryError(.badRange, "\(name) '\(text)' lies outside the years 1677-2262 that times can express")
+                }
                 throw QueryError(.badRange, "\(name) must be RFC 3339 (2026-11-21T10:00:00Z), now-2h, or nanoseconds; found '\(text)'")
             }
             return value
@@ -67,11 +81,11 @@ public enum TimeExpression {
             guard let window = duration(since), window > 0 else {
                 throw QueryError(.badRange, "since must be a duration like 15m, 2h or 7d; found '\(since)'")
             }
-            start = end - window
+            start = try startBefore(end, by: window, since)
         } else if let from, !from.isEmpty {
             start = try parse(from, "from")
         } else {
-            start = end - 3_600_000_000_000
+            start = try startBefore(end, by: 3_600_000_000_000, "1h")
         }
         guard start <= end else {
             throw QueryError(.badRange, "the range starts (\(RFC3339.format(nanos: start))) after it ends (\(RFC3339.format(nanos: end)))")

@@ -40,6 +40,8 @@ enum StorageSection {
         if let budget = try storage.string("disk_budget"), budget.lowercased() != "unlimited" {
             store.diskBudgetBytes = Int64(try storage.bytes("disk_budget", default: 0, range: (16 << 20)...(1 << 60)))
         }
+        store.maxFutureSkewNanos = try storage.nanoseconds(
+            "max_future_skew", default: store.maxFutureSkewNanos, range: .seconds(1)...maxDuration)
         store.minFreeDiskBytes = Int64(try storage.bytes("min_free_disk", default: Int(store.minFreeDiskBytes), range: 0...(1 << 50)))
         store.segment.compressionLevel = try storage.integer(
             "compression_level", default: store.segment.compressionLevel, range: 1...19)

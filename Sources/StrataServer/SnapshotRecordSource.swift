@@ -22,7 +22,7 @@ public struct SnapshotRecordSource: RecordSource {
         var result: [LogRecord] = []
         let margin = clock.margin
         for segment in snapshot.segments {
-            for index in segment.blocks(overlapping: range.from - margin, range.to - 1 + margin) {
+            for index in segment.blocks(overlapping: range.from.subtractingSaturated(margin), range.to.subtractingSaturated(1).addingSaturated(margin)) {
                 let block: DecodedBlock
                 do {
                     block = try segment.readBlock(index, columns: Self.columns)

@@ -104,7 +104,7 @@ import Testing
         ("level:>=loud", "column 9: expected a number or a level name after 'level:>=', found 'loud'"),
         ("level:loud", "column 7: unknown level 'loud': expected trace, debug, info, warn, error or fatal"),
         ("stream:stdin", "column 8: unknown stream 'stdin': expected stdout, stderr or unknown"),
-        ("flag:odd", "column 6: unknown flag 'odd': expected one of partial, truncated, invalid_utf8, parse_error, multiline, flushed_by_timeout, after_truncation"),
+        ("flag:odd", "column 6: unknown flag 'odd': expected one of partial, truncated, invalid_utf8, parse_error, multiline, flushed_by_timeout, after_truncation, future_timestamp"),
         ("_exists_:", "column 10: expected a value after '_exists_:'"),
         ("_exists_:body", "column 10: every record has a body; _exists_ takes an attribute or level, stream, trace_id, span_id, flag, template"),
         ("fo*o", "column 3: '*' is only supported at the end of a term (prefix search); write \\* for a literal star"),
@@ -170,6 +170,22 @@ import Testing
         #expect(throws: QueryError.self) { try TimeExpression.range(since: nil, from: "now", to: "now-1h", now: now) }
         #expect(throws: QueryError.self) { try TimeExpression.range(since: "1h", from: "now", to: nil, now: now) }
         #expect(throws: QueryError.self) { try TimeExpression.range(since: nil, from: "yesterday", to: nil, now: now) }
+    }
+
+    @Test func timeExpressionsBeyondTheScaleAreRefusedNotTrapped() throws {
+        let now: Int64 = 1_795_255_200_000_000_000
+        #expect(TimeExpression.instant("now+15250w", now: now) == nil)
+        #expect(TimeExpression.instant("now-1w", now: .min) == nil)
+        #expect(TimeExpression.instant("now+1w", now: .max) == nil)
+        #expect(TimeExpression.duration("15251w") == nil, "beyond 64 bits of nanoseconds")
+        #expect(throws: QueryError.self) { try TimeExpression.range(since: nil, from: nil, to: "-9223372036854775808", now: now) }
+        #expect(throws: QueryError.self) { try TimeExpression.range(since: "1h", from: nil, to: "-9223372036854775800", now: now) }
+        #expect(throws: QueryError(.badRange, "to 'now+15250w' lies outside the years 1677-2262 that times can express")) {
+            try TimeExpression.range(since: nil, from: nil, to: "now+15250w", now: now)
+        }
+        #expect(
+            try TimeExpression.range(since: nil, from: "-9223372036854775808", to: "9223372036854775807", now: now)
+                == TimeRange(from: .min, to: .max))
     }
 
     @Test func statsSpecifications() throws {

@@ -58,6 +58,13 @@ import Testing
         #expect(diagnosis.window == 120_000_000_000)
     }
 
+    @Test func theFutureSkewIsAStorageKey() throws {
+        #expect(try read("").store.maxFutureSkewNanos == 86_400 * 1_000_000_000)
+        #expect(try read("storage: {max_future_skew: 5m}").store.maxFutureSkewNanos == 300 * 1_000_000_000)
+        #expect(failure("storage: {max_future_skew: 0s}")?.key == "storage.max_future_skew")
+        #expect(failure("", set: ["retention.max_age=106752d"])?.key == "retention.max_age")
+    }
+
     @Test func unknownKeysAreNamedInEverySection() {
         #expect(failure("storage: {flush_intervall: 1s}")?.description.hasPrefix("storage.flush_intervall: unknown key") == true)
         #expect(failure("diagnosis: {enabled: false, windw: 1m}")?.key == "diagnosis.windw")

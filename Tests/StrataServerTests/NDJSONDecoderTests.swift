@@ -78,6 +78,19 @@ struct NDJSONDecoderTests {
         #expect(decoded[1].timestamp == 1_700_000_000_000_000_000)
     }
 
+    @Test func numbersThatAreNoTimesAreRefusedByName() {
+        for value in ["1e30", "-1e30", "18446744073709551615", "9223372036854775808"] {
+            #expect(
+                rejection("{\"body\":\"x\",\"timestamp\":\(value)}")
+                    == .malformedRecord(
+                        "line 1: \"timestamp\" is \(value), not a time: give nanoseconds since the epoch (at most 9223372036854775807) or an RFC 3339 string"))
+        }
+        #expect(
+            rejection(#"{"body":"x","observed_timestamp":true}"#)
+                == .malformedRecord(#"line 1: "observed_timestamp" must be an RFC 3339 string or nanoseconds since the epoch"#))
+        #expect((try? records(#"{"body":"x","timestamp":-1.5,"observed_timestamp":9223372036854775807}"#))?.first?.timestamp == -1)
+    }
+
     @Test func membersOfAnotherTypeAreIgnoredWhereTheyWereBefore() throws {
         let decoded = try records(#"{"body":"x","stream":5,"severity":true,"trace_id":[1],"span_id":{},"flags":"truncated"}"#)
         #expect(decoded.first?.stream == LogRecord(timestamp: 0, observedTimestamp: 0, body: "").stream)

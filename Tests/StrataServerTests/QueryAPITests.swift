@@ -247,3 +247,26 @@ final class EventStream: @unchecked Sendable {
         }
     }
 }
+
+extension QueryAPITests {
+    /// Times past either end of the nanosecond scale, on every route that takes a range.
+    @Test func rangesBeyondTheNanosecondScaleAreBadRangeAnswers() async throws {
+        let running = try await start()
+        let ranges: [[String: String]] = [
+            ["to": "-9223372036854775808"], ["to": "-9223372036854775800", "since": "1h"], ["to": "now+15250w"],
+            ["to": "now-15251w"], ["from": "-9223372036854775808", "to": "9223372036854775807", "interval": "1h"],
+            ["from": "-9223372036854775807", "to": "-9223372036854775000", "interval": "1h"],
+            ["from": "-9000000000000000000", "to": "9000000000000000000", "interval": "1000000000000000000ns"],
+        ]
+        for path in ["/api/v1/query", "/api/v1/stats", "/api/v1/labels", "/api/v1/templates", "/api/v1/tail"] {
+            for range in ranges where path == "/api/v1/stats" || range["interval"] == nil {
+                let (status, body) = try await get(running, path, range)
+                #expect(status == 400, "\(path) \(range)")
+                #expect(body["code"]?.string == "bad_range" || body["code"]?.string == "too_many_buckets", "\(path) \(range)")
+                #expect(body["message"]?.string?.isEmpty == false, "\(path) \(range)")
+            }
+        }
+        let (ok, _) = try await get(running, "/api/v1/query", ["q": "x"])
+        #expect(ok == 200, "the collector still answers")
+    }
+}

@@ -112,7 +112,8 @@ enum RecordFactory {
         terms.insert("stream=\(record.stream.name)")
         if let s = record.severity { terms.insert("severity=\(s.name)") }
         for (flag, name) in RecordFlags.all where record.flags.contains(flag) { terms.insert("flag=\(name)") }
-        for bit in 7..<32 where record.flags.rawValue & (1 << UInt32(bit)) != 0 { terms.insert("flag=bit\(bit)") }
+        let unnamed = record.flags.rawValue & ~RecordFlags.all.reduce(0) { $0 | $1.0.rawValue }
+        for bit in 0..<32 where unnamed & (1 << UInt32(bit)) != 0 { terms.insert("flag=bit\(bit)") }
         if let t = record.traceID { terms.insert("trace_id=\(t)") }
         if let s = record.spanID { terms.insert("span_id=\(s)") }
         if templateID != 0 { terms.insert("template=\(templateID)") }

@@ -172,7 +172,8 @@ private struct LineReader {
         return scanner.string(token)
     }
 
-    /// An RFC 3339 string or nanoseconds since the epoch (a boolean counted as 1 or 0).
+    /// An RFC 3339 string or nanoseconds since the epoch; a number beyond 64 bits or a boolean is
+    /// refused by name rather than stored as a time no query reaches or retention refuses.
     private func time(_ name: MemberName) throws(IngestRejection) -> Int64? {
         switch found[name.rawValue] {
         case nil:
@@ -184,13 +185,14 @@ private struct LineReader {
             }
             return nanos
         case .other(.number, let range):
-            return JSONNumberText.int64(scanner.text(range))
-        case .other(.literal, let range):
-            switch line[range.lowerBound] {
-            case UInt8(ascii: "t"): return 1
-            case UInt8(ascii: "f"): return 0
-            default: return nil
+            let text = scanner.text(range)
+            guard let nanos = JSONNumberText.nanoseconds(text) else {
+                throw malformed(
+                    "\"\(name.spelling)\" is \(text), not a time: give nanoseconds since the epoch (at most 9223372036854775807) or an RFC 3339 string")
             }
+            return nanos
+        case .other(.literal, let range) where line[range.lowerBound] == UInt8(ascii: "n"):
+            return nil
         case .other:
             throw malformed("\"\(name.spelling)\" must be an RFC 3339 string or nanoseconds since the epoch")
         }
@@ -270,13 +272,11 @@ enum JSONNumberText {
         return Double(text).map { $0.description } ?? text
     }
 
-    /// Whole nanoseconds; fractions are cut off, and a value beyond 64 bits gives Int64.min (a
-    /// time long before any retention, so the record is refused as too old).
-    static func int64(_ text: String) -> Int64 {
+    /// Whole nanoseconds, fractions cut off; nil beyond what 64 bits hold.
+    static func nanoseconds(_ text: String) -> Int64? {
         if let integer = Int64(text) { return integer }
-        if let integer = UInt64(text) { return Int64(bitPattern: integer) }
         guard let value = Double(text), value >= -9.223_372_036_854_775e18, value < 9.223_372_036_854_775e18 else {
-            return .min
+            return nil
         }
         return Int64(value)
     }

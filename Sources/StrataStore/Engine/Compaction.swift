@@ -48,7 +48,7 @@ public enum CompactionPlanner {
             }
             // A settled partition (its hour ended long ago) is merged down as far as the size cap
             // allows, smallest first.
-            if partition + LogStore.hourNanos + options.settleNanos <= now {
+            if partition.addingSaturated(LogStore.hourNanos).addingSaturated(options.settleNanos) <= now {
                 let smallestFirst = candidates.sorted { estimatedBytes($0.info) < estimatedBytes($1.info) }
                 let chosen = take(smallestFirst, maxInputs: maxInputs, maxBytes: options.maxSegmentBytes)
                 if chosen.count >= 2 {

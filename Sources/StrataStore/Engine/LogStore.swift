@@ -249,13 +249,16 @@ public final class LogStore: @unchecked Sendable {
     /// returns `.duplicate` without storing anything; a full head throws `StoreFullError`.
     public func ingest(batchID: BatchID?, records: [LogRecord], now: Int64 = WallClock.nowNanos()) throws -> IngestResult {
         let id = batchID ?? BatchID.random()
+        let records = Self.clampingFutureTimes(records, latest: now.addingSaturated(options.maxFutureSkewNanos), now: now) {
+            now.subtractingSaturated(options.retentionNanos(forNamespace: $0.resource[ResourceKey.namespace]))
+        }
         let kept: [LogRecord]
         if options.namespaceRetentionNanos.isEmpty {
-            let oldest = now - options.retentionNanos
+            let oldest = now.subtractingSaturated(options.retentionNanos)
             kept = records.filter { $0.timestamp >= oldest }
         } else {
             kept = records.filter {
-                $0.timestamp >= now - options.retentionNanos(forNamespace: $0.resource[ResourceKey.namespace])
+                $0.timestamp >= now.subtractingSaturated(options.retentionNanos(forNamespace: $0.resource[ResourceKey.namespace]))
             }
         }
         // Cheap early answers before encoding; both are checked again under the ingest lock.
@@ -286,6 +289,23 @@ public final class LogStore: @unchecked Sendable {
         guard let headBytes else { return .duplicate }
         if headBytes >= options.headFlushBytes { flushWanted.signal() }
         return .stored(records: kept.count, tooOld: records.count - kept.count)
+    }
+
+    /// Records stamped beyond `latest` (docs/FORMAT.md, "Accepted time range") keep their place
+    /// in time at the observed time, flagged, instead of landing in an hour that retention and
+    /// queries never reach; an observed time outside the accepted range too gives way to `now`.
+    static func clampingFutureTimes(
+        _ records: [LogRecord], latest: Int64, now: Int64, oldest: (LogRecord) -> Int64
+    ) -> [LogRecord] {
+        guard records.contains(where: { $0.timestamp > latest }) else { return records }
+        return records.map { record in
+            guard record.timestamp > latest else { return record }
+            var clamped = record
+            let observedAccepted = record.observedTimestamp <= latest && record.observedTimestamp >= oldest(record)
+            clamped.timestamp = observedAccepted ? record.observedTimestamp : now
+            clamped.flags.insert(.futureTimestamp)
+            return clamped
+        }
     }
 
     /// True for a known batch id; throws when the head is full or the disk budget is used up.
@@ -379,7 +399,11 @@ public final class LogStore: @unchecked Sendable {
     }
 
     static func partition(of timestamp: Int64) -> Int64 {
-        timestamp >= 0 ? timestamp / hourNanos * hourNanos : (timestamp - hourNanos + 1) / hourNanos * hourNanos
+        // The hour at or before the timestamp; the hours that would start before Int64.min
+        // (the first 47 minutes of the scale) share the partition of the next one.
+        let (quotient, remainder) = timestamp.quotientAndRemainder(dividingBy: hourNanos)
+        let (start, overflow) = (remainder < 0 ? quotient - 1 : quotient).multipliedReportingOverflow(by: hourNanos)
+        return overflow ? quotient * hourNanos : start
     }
 
     static let hourNanos: Int64 = 3600 * 1_000_000_000
@@ -427,7 +451,8 @@ public final class LogStore: @unchecked Sendable {
         let now = WallClock.nowNanos()
         var seen = Dictionary(old.map { ($0.id, $0.at) }, uniquingKeysWith: max)
         for id in recent where seen[id.description] == nil { seen[id.description] = now }
-        return seen.filter { now - $0.value < options.dedupWindowNanos }
+        // Manifest times are read back from disk: a damaged one must not trap the flush.
+        return seen.filter { now.subtractingSaturated($0.value) < options.dedupWindowNanos }
             .sorted { $0.value > $1.value }.prefix(options.dedupMaxBatches)
             .map { Manifest.RecentBatch(id: $0.key, at: $0.value) }
     }

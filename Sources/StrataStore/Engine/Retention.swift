@@ -24,9 +24,9 @@ extension LogStore {
         var rewrites: [(Manifest.Segment, Set<String?>)] = []
         for segment in segments {
             guard let reader = readers[segment.file] else { continue }
-            let partitionEnd = segment.partition + Self.hourNanos
+            let partitionEnd = segment.partition.addingSaturated(Self.hourNanos)
             let namespaces = Set(reader.resources.map { $0[ResourceKey.namespace] })
-            let expired = namespaces.filter { partitionEnd <= now - options.retentionNanos(forNamespace: $0) }
+            let expired = namespaces.filter { partitionEnd <= now.subtractingSaturated(options.retentionNanos(forNamespace: $0)) }
             if expired.isEmpty { continue }
             if expired.count == namespaces.count {
                 deletions.append(segment)

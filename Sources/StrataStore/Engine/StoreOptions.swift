@@ -11,6 +11,9 @@ public struct StoreOptions: Sendable {
     public var segment = SegmentOptions()
     /// Records older than this (by timestamp) are refused at ingest and removed by retention.
     public var retentionNanos: Int64 = 7 * 24 * 3600 * 1_000_000_000
+    /// Records stamped further ahead of the clock than this are kept at their observed time and
+    /// flagged `future_timestamp` (docs/FORMAT.md, "Accepted time range").
+    public var maxFutureSkewNanos: Int64 = 24 * 3600 * 1_000_000_000
     /// Live segments may take at most this many bytes; beyond it retention deletes whole hour
     /// partitions, oldest first (never the newest one).
     public var retentionBytes: Int64 = .max
