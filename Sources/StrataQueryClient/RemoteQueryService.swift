@@ -26,7 +26,7 @@ public struct RemoteQueryService: QueryService {
         var items: [URLQueryItem] = []
         if range.from > .min { items.append(URLQueryItem(name: "from", value: String(range.from))) }
         // The API's `to` is inclusive.
-        if range.to < .max { items.append(URLQueryItem(name: "to", value: String(range.to - 1))) }
+        if range.to < .max { items.append(URLQueryItem(name: "to", value: String(range.to.subtractingSaturated(1)))) }
         return items
     }
 

@@ -82,7 +82,7 @@ struct DiagnoseCommand: AsyncParsableCommand {
         guard windowTo > windowFrom else { throw ValidationError("--to (\(to)) must be after --from (\(from))") }
         let baselineEnd = try baselineTo.map { try Self.parseTime($0, option: "--baseline-to", now: now) } ?? windowFrom
         let baselineStart = try baselineFrom.map { try Self.parseTime($0, option: "--baseline-from", now: now) }
-            ?? baselineEnd - 3600 * 1_000_000_000
+            ?? baselineEnd.subtractingSaturated(3600 * 1_000_000_000)
         guard baselineEnd > baselineStart else {
             throw ValidationError("--baseline-to must be after --baseline-from")
         }
@@ -140,8 +140,15 @@ struct DiagnoseCommand: AsyncParsableCommand {
             guard let duration = DurationText.parse(String(relative)) else {
                 throw ValidationError("\(option): '\(text)' is not a duration like now-15m")
             }
+            // A look-back past the nanosecond scale (before 1677) is an error, not a trap.
             let (seconds, attoseconds) = duration.components
-            return now - seconds * 1_000_000_000 - attoseconds / 1_000_000_000
+            let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+            let (back, overflow2) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+            let (start, underflow) = now.subtractingReportingOverflow(back)
+            guard !overflow, !overflow2, !underflow else {
+                throw ValidationError("\(option): '\(text)' reaches back before 1677, where times end")
+            }
+            return start
         }
         if let nanos = Int64(trimmed) { return nanos }
         if let nanos = RFC3339Parser.parse(trimmed) { return nanos }
