@@ -1,6 +1,7 @@
 import StrataCore
 @testable import StrataQuery
 import StrataStore
+import StrataTestSupport
 import Testing
 
 @testable import StrataOutput
@@ -8,12 +9,7 @@ import Testing
 /// What `strata query`, `strata labels`, `strata templates` and `strata tail` print, for every
 /// output mode.
 @Suite struct RecordOutputTests {
-    let record = LogRecord(
-        timestamp: 1_795_255_200_123_456_789, observedTimestamp: 1_795_255_200_200_000_000, stream: .stderr, severity: .error,
-        body: "GET /api/v1/orders: Connection refused\n\tat Foo.bar", traceID: TraceID(high: 1, low: 2),
-        attributes: [Attribute("status", "503"), Attribute("a", "1")],
-        resource: Resource(attributes: [Attribute(ResourceKey.namespace, "shop"), Attribute(ResourceKey.pod, "api-1")]),
-        flags: [.multiline])
+    let record = SampleRecords.refusedConnection
 
     @Test func textIsOneLinePerRecordWithTimePodAndBody() {
         let plain = OutputFormatter(colour: false, query: try? QueryParser.parse("refused"))

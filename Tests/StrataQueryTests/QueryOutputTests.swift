@@ -1,4 +1,5 @@
 import StrataCore
+import StrataTestSupport
 import Testing
 
 @testable import StrataQuery
@@ -6,12 +7,7 @@ import Testing
 /// The query API's answers as the collector writes them and clients read them; event streams;
 /// cursors. (What the command line prints is tested in StrataOutputTests.)
 @Suite struct QueryOutputTests {
-    let record = LogRecord(
-        timestamp: 1_795_255_200_123_456_789, observedTimestamp: 1_795_255_200_200_000_000, stream: .stderr, severity: .error,
-        body: "GET /api/v1/orders: Connection refused\n\tat Foo.bar", traceID: TraceID(high: 1, low: 2),
-        attributes: [Attribute("status", "503"), Attribute("a", "1")],
-        resource: Resource(attributes: [Attribute(ResourceKey.namespace, "shop"), Attribute(ResourceKey.pod, "api-1")]),
-        flags: [.multiline])
+    let record = SampleRecords.refusedConnection
 
     @Test func apiAnswersRoundTrip() throws {
         let search = SearchResult(
