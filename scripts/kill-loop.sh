@@ -7,7 +7,7 @@
 #   scripts/kill-loop.sh                 # 60 rounds, seeds 1 2 3
 #   ROUNDS=200 SEEDS="7 8" scripts/kill-loop.sh
 #
-# `make test` runs the same test with 9 rounds. Builds the tests first when needed.
+# `make test` runs the same test with 20 rounds (seed 11). Builds the tests first when needed.
 set -uo pipefail
 SWIFT=${SWIFT:-swift}
 ROUNDS=${ROUNDS:-60}

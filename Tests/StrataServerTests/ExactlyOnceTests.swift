@@ -82,7 +82,7 @@ import Testing
     /// STRATA_KILL_LOOP_ROUNDS and STRATA_KILL_LOOP_SEED (scripts/kill-loop.sh runs a long loop).
     @Test func killLoopEndsWithEveryLineStoredOnce() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let rounds = environment["STRATA_KILL_LOOP_ROUNDS"].flatMap(Int.init) ?? 9
+        let rounds = environment["STRATA_KILL_LOOP_ROUNDS"].flatMap(Int.init) ?? 20
         let seed = environment["STRATA_KILL_LOOP_SEED"].flatMap(UInt64.init) ?? 11
         let loop = try KillLoop(seed: seed)
         let report = try await loop.run(rounds: rounds)

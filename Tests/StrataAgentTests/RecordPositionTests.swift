@@ -9,7 +9,7 @@ import XCTest
 /// deduplication relies on — the same record gets the same position when the file is read again
 /// after a restart, records of one source come in increasing order, and new content under an
 /// old inode is a new source.
-final class AgentPositionTests: XCTestCase {
+final class AgentRecordPositionTests: XCTestCase {
     /// Keeps each record with its position, in delivery order.
     final class PositionTransport: BatchTransport, @unchecked Sendable {
         private let state = Mutex<[(body: String, position: RecordPosition?)]>([])
@@ -70,7 +70,7 @@ final class AgentPositionTests: XCTestCase {
         append(criLine("before") + long + criLine("after"), to: path)
         let delivered = try await read(node) { $0.maxRecordBytes = 1024 }
         let end = UInt64(criLine("before").utf8.count + long.utf8.count)
-        let pieces = delivered.filter { $0.body.hasPrefix("a") }
+        let pieces = delivered.filter { $0.body.hasPrefix("aaa") }
         XCTAssertEqual(pieces.map(\.body).joined(), String(repeating: "a", count: 2500))
         XCTAssertEqual(pieces.map { $0.position?.offset }, (0..<UInt32(pieces.count)).map { SourceOffset(end: end, piece: $0) })
         let offsets = delivered.compactMap { $0.position?.offset }
