@@ -13,7 +13,14 @@ SWIFT=${SWIFT:-swift}
 ROUNDS=${ROUNDS:-60}
 SEEDS=${SEEDS:-"1 2 3"}
 cd "$(dirname "$0")/.." || exit 1
-$SWIFT build --build-tests >/dev/null || { echo "kill-loop: the build failed" >&2; exit 1; }
+build_log=$(mktemp)
+if ! $SWIFT build --build-tests >"$build_log" 2>&1; then
+    grep -E "error:" "$build_log" | head -20 >&2
+    echo "kill-loop: the build failed (see above)" >&2
+    rm -f "$build_log"
+    exit 1
+fi
+rm -f "$build_log"
 status=0
 for seed in $SEEDS; do
     log=$(mktemp)
