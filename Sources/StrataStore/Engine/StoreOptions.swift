@@ -13,7 +13,7 @@ public struct StoreOptions: Sendable {
     /// for in this long is forgotten. An agent that stays down longer with an unacknowledged
     /// batch could store its records again after that; 7 days is well past any restart.
     public var sourceIdleNanos: Int64 = 7 * 24 * 3600 * 1_000_000_000
-    /// At most this many sources are remembered (about 150 bytes each in memory and in the
+    /// At most this many sources are remembered (an estimated 150 bytes each in memory and in the
     /// manifest); beyond it the longest idle are forgotten first.
     public var maxSources = 250_000
     public var segment = SegmentOptions()
