@@ -11,6 +11,8 @@ final class CollectorMetrics: Sendable {
     let duplicates: Counter
     let tooOld: Counter
     let dropped: Counter
+    let duplicateRecords: Counter
+    let sources: Gauge
     let segments: Gauge
     let segmentBytes: Gauge
     let walBytes: Gauge
@@ -39,6 +41,10 @@ final class CollectorMetrics: Sendable {
         duplicates = counter("batches_duplicate", "Batches acknowledged without storing: their id was stored before.")
         tooOld = counter("records_too_old", "Records refused because they are older than retention.")
         dropped = counter("records_dropped", "Records dropped by normalization drop rules.")
+        duplicateRecords = counter(
+            "records_duplicate",
+            "Records not stored again: at or below the highest position stored for their file and stream (an agent re-read them after a restart).")
+        sources = gauge("sources", "", "Sources (file and stream) whose highest stored position is remembered.")
         segments = gauge("segments", "", "Live segments.")
         segmentBytes = gauge("segment", "bytes", "Bytes in live segments.")
         walBytes = gauge("wal", "bytes", "Bytes in the write-ahead log.")
@@ -58,6 +64,7 @@ final class CollectorMetrics: Sendable {
             ({ Int64($0.compactions) }, counter("compactions", "Merges of small segments of one partition into one.")),
             ({ Int64($0.compactedInputSegments) }, counter("compaction_input_segments", "Segments replaced by compaction.")),
             ({ $0.compactionBytesWritten }, counter("compaction_written_bytes", "Bytes of the segments compaction wrote.")),
+            ({ Int64($0.retiredSources) }, counter("sources_retired", "Sources forgotten after storing nothing for storage's source idle time.")),
         ]
         for reason in RetentionReason.allCases {
             storeCounters.append(({ Int64($0.retention[reason]?.segments ?? 0) },
@@ -84,8 +91,9 @@ final class CollectorMetrics: Sendable {
 
     func duplicate() { duplicates.increment() }
 
-    func accepted(records count: Int, bytes size: Int, tooOld old: Int, dropped drops: Int) {
+    func accepted(records count: Int, bytes size: Int, tooOld old: Int, dropped drops: Int, duplicates: Int) {
         batches.increment()
+        if duplicates > 0 { duplicateRecords.increment(by: Int64(duplicates)) }
         records.increment(by: Int64(count))
         bytes.increment(by: Int64(size))
         if old > 0 { tooOld.increment(by: Int64(old)) }
@@ -100,6 +108,7 @@ final class CollectorMetrics: Sendable {
         quarantined.set(Int64(statistics.quarantined))
         segmentRecords.set(Int64(statistics.segmentRecords))
         partitions.set(Int64(statistics.partitions))
+        sources.set(Int64(statistics.sources))
         if let available = statistics.availableDiskBytes { diskAvailable.set(available) }
         lastValues.withLock { last in
             for (index, entry) in storeCounters.enumerated() {

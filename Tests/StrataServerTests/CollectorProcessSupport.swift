@@ -94,8 +94,9 @@ final class CollectorChild {
     var url: String { "http://127.0.0.1:\(port)" }
 
     /// Starts the collector (with `STRATA_FAULT=fault` when given) and waits until it answers.
-    func start(fault: String? = nil, arguments: [String] = []) async throws {
-        port = try freeLoopbackPort()
+    /// `port` keeps the address of a previous start, for clients that cannot be told a new one.
+    func start(fault: String? = nil, arguments: [String] = [], port fixedPort: Int? = nil) async throws {
+        port = try fixedPort ?? freeLoopbackPort()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: collectorExecutable())
         process.arguments =

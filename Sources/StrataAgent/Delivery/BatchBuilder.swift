@@ -8,9 +8,11 @@ protocol BatchBuilder: AnyObject {
     /// Appends a record of the reader (no severity, trace context or attributes) straight from
     /// its bytes: a body that is not valid UTF-8 is repaired (U+FFFD) and flagged
     /// `.invalidUTF8`. Returns false in that case. `resource` is called only when needed.
+    /// `position` is the record's place in its file, which lets the collector drop a record it
+    /// stored before the agent restarted (docs/WIRE.md, "Positions").
     func append(
         timestamp: Int64, observedTimestamp: Int64, stream: LogStream, flags: RecordFlags,
-        body: UnsafeRawBufferPointer, source: Int, resource: () -> Resource
+        body: UnsafeRawBufferPointer, source: Int, position: RecordPosition?, resource: () -> Resource
     ) -> Bool
     /// Produces the frame and starts a new batch. `source` identifies the record's resource
     /// (the file it came from), so the wire format writes each resource once per batch.
@@ -43,7 +45,7 @@ final class WireBatchBuilder: BatchBuilder {
 
     func append(
         timestamp: Int64, observedTimestamp: Int64, stream: LogStream, flags: RecordFlags,
-        body: UnsafeRawBufferPointer, source: Int, resource: () -> Resource
+        body: UnsafeRawBufferPointer, source: Int, position: RecordPosition?, resource: () -> Resource
     ) -> Bool {
         if source != lastSource {
             lastResourceIndex = encoder.resourceIndex(source: source, resource: resource)
@@ -51,7 +53,7 @@ final class WireBatchBuilder: BatchBuilder {
         }
         return encoder.append(
             timestamp: timestamp, observedTimestamp: observedTimestamp, stream: stream, flags: flags, body: body,
-            resourceIndex: lastResourceIndex)
+            resourceIndex: lastResourceIndex, position: position)
     }
 
     func seal(positions: [FilePosition]) throws -> SealedBatch {
@@ -74,8 +76,9 @@ final class JSONLinesBatchBuilder: BatchBuilder {
 
     func append(
         timestamp: Int64, observedTimestamp: Int64, stream: LogStream, flags: RecordFlags,
-        body: UnsafeRawBufferPointer, source: Int, resource: () -> Resource
+        body: UnsafeRawBufferPointer, source: Int, position: RecordPosition?, resource: () -> Resource
     ) -> Bool {
+        // JSON lines go to stdout, where no receiver deduplicates: the position is not written.
         var flags = flags
         let text: String
         var valid = true

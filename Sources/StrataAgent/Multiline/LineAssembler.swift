@@ -146,6 +146,10 @@ struct AssembledView {
     var flags: RecordFlags
     var checkpoint: StreamCheckpoint?
     var peerCheckpoint: StreamCheckpoint?
+    /// The file offset after the last line that gave bytes to this record (for a piece of a cut
+    /// line, the end of the line read when it was cut): with the piece number, the record's
+    /// position on the wire (`SourceOffset`).
+    var end: Int64
 
     var record: AssembledRecord {
         AssembledRecord(
@@ -279,7 +283,8 @@ extension LineAssembler {
                     swap(&body, &partialBody)
                     let rest = body.withUnsafeBytes {
                         LineAssembler.splitOff(
-                            $0, cap: context.cap, timestamp: p.timestamp, stream: p.stream, flags: [], peer, emit)
+                            $0, cap: context.cap, timestamp: p.timestamp, stream: p.stream, flags: [], end: lineEnd,
+                            peer, emit)
                     }
                     body.removeSubrange(0..<rest)
                     swap(&body, &partialBody)
@@ -380,7 +385,8 @@ extension LineAssembler {
             var flags = flags
             if body.count > context.cap {
                 let rest = LineAssembler.splitOff(
-                    body, cap: context.cap, timestamp: timestamp, stream: stream, flags: flags, peer, emit)
+                    body, cap: context.cap, timestamp: timestamp, stream: stream, flags: flags, end: lineEnd, peer,
+                    emit)
                 body = UnsafeRawBufferPointer(rebasing: body[rest...])
                 flags.insert(.truncated)
             }
@@ -400,14 +406,16 @@ extension LineAssembler {
             var flags = flags
             if body.count > context.cap {
                 let rest = LineAssembler.splitOff(
-                    body, cap: context.cap, timestamp: timestamp, stream: stream, flags: flags, peer, emit)
+                    body, cap: context.cap, timestamp: timestamp, stream: stream, flags: flags, end: lineEnd, peer,
+                    emit)
                 body = UnsafeRawBufferPointer(rebasing: body[rest...])
                 flags.insert(.truncated)
             }
             emit(
                 AssembledView(
                     timestamp: timestamp, stream: stream, body: body, flags: flags,
-                    checkpoint: StreamCheckpoint(sequence: sequence, offset: lineEnd), peerCheckpoint: peer))
+                    checkpoint: StreamCheckpoint(sequence: sequence, offset: lineEnd), peerCheckpoint: peer,
+                    end: lineEnd))
         }
 
         // MARK: Output
@@ -424,7 +432,7 @@ extension LineAssembler {
                 emit(
                     AssembledView(
                         timestamp: g.timestamp, stream: g.stream, body: $0, flags: flags, checkpoint: checkpoint,
-                        peerCheckpoint: peer))
+                        peerCheckpoint: peer, end: g.lastLineEnd))
             }
             if groupBody.capacity > LineAssembler.keptCapacity { groupBody = [] }
         }
@@ -441,7 +449,7 @@ extension LineAssembler {
                 emit(
                     AssembledView(
                         timestamp: p.timestamp, stream: p.stream, body: $0, flags: flags, checkpoint: checkpoint,
-                        peerCheckpoint: peer))
+                        peerCheckpoint: peer, end: p.lastLineEnd))
             }
             if partialBody.capacity > LineAssembler.keptCapacity { partialBody = [] }
         }
@@ -472,7 +480,7 @@ extension LineAssembler {
     /// bytes remain, and returns where the rest starts. Cuts before a UTF-8 lead byte when one
     /// is within the last 3 bytes of a piece.
     static func splitOff(
-        _ body: UnsafeRawBufferPointer, cap: Int, timestamp: Int64, stream: LogStream, flags: RecordFlags,
+        _ body: UnsafeRawBufferPointer, cap: Int, timestamp: Int64, stream: LogStream, flags: RecordFlags, end: Int64,
         _ peer: StreamCheckpoint, _ emit: (AssembledView) -> Void
     ) -> Int {
         guard body.count > cap else { return 0 }
@@ -485,7 +493,7 @@ extension LineAssembler {
             emit(
                 AssembledView(
                     timestamp: timestamp, stream: stream, body: UnsafeRawBufferPointer(rebasing: body[start..<cut]),
-                    flags: flags.union(.truncated), checkpoint: nil, peerCheckpoint: peer))
+                    flags: flags.union(.truncated), checkpoint: nil, peerCheckpoint: peer, end: end))
             start = cut
         }
         return start

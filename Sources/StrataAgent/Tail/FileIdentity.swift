@@ -42,6 +42,19 @@ public struct FileHeadChecksum: Sendable, Hashable {
         guard got == length else { return nil }
         return FileHeadChecksum(checksum: buffer.withUnsafeBytes { crc32c($0) }, length: length)
     }
+
+    /// The checksum of the file's first line, newline included (of its first `maxLength` bytes
+    /// when the line is longer). Unlike `read(fd:length:)` with the size of the moment, it is
+    /// the same whenever it is taken once the first line is complete, which is before any record
+    /// of the file exists: that makes it part of the file's identity on the wire (`FileSource`).
+    public static func firstLine(fd: Int32) -> FileHeadChecksum? {
+        var buffer = [UInt8](repeating: 0, count: maxLength)
+        let got = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, maxLength, 0) }
+        guard got >= 0 else { return nil }
+        let head = buffer[0..<got]
+        let length = head.firstIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? got
+        return FileHeadChecksum(checksum: head[0..<length].withUnsafeBytes { crc32c($0) }, length: length)
+    }
 }
 
 public struct FileStatus: Sendable {

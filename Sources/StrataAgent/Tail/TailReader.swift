@@ -401,10 +401,12 @@ final class TailReader: @unchecked Sendable {
 
     private func emit(_ assembled: AssembledView, from file: TailedFile) {
         let now = clockNow.wall
+        let position = file.position(
+            sequence: CheckpointSequence(stream: assembled.stream), end: assembled.end, node: settings.nodeName)
         let valid = builder.append(
             timestamp: assembled.timestamp != 0 ? assembled.timestamp : now, observedTimestamp: now,
             stream: assembled.stream, flags: assembled.flags, body: assembled.body, source: file.sourceID,
-            resource: { file.resource })
+            position: position, resource: { file.resource })
         if !valid { pendingInvalidUTF8 += 1 }
         if let checkpoint = assembled.checkpoint {
             switch checkpoint.sequence {
@@ -430,6 +432,7 @@ final class TailReader: @unchecked Sendable {
         file.emitted.stdoutOffset = 0
         file.emitted.stderrOffset = 0
         file.emitted.fingerprint = .empty
+        file.forgetSource()
         file.dirty = true
     }
 

@@ -38,6 +38,13 @@ final class TailedFile {
     var lastSeenSize: Int64 = 0
     var dirty = false
     let lagGauge: Gauge?
+    /// The file's identity on the wire per sequence (stdout, stderr), taken at its first record
+    /// and again after a truncation (the content it names is gone then).
+    var sources: [FileSource]?
+    /// Per sequence: the end offset of the last record emitted and how many records ended there
+    /// before it, which numbers the pieces of a line cut by the size cap (`SourceOffset.piece`).
+    var lastRecordEnd: [Int64] = [-1, -1]
+    var piecesAtEnd: [UInt32] = [0, 0]
 
     init(
         sourceID: Int, fd: Int32, key: FileKey, path: String, realPath: String, resource: Resource,
@@ -80,6 +87,35 @@ final class TailedFile {
             return false
         }
         return start < (stream == .stderr ? resume.stderr : resume.stdout)
+    }
+
+    /// Where an emitted record ending at `end` stands in its source; called once per record, in
+    /// emission order, which is file order within a sequence.
+    func position(sequence: CheckpointSequence, end: Int64, node: String) -> RecordPosition? {
+        if sources == nil {
+            guard let head = FileHeadChecksum.firstLine(fd: fd) else { return nil }
+            sources = [CheckpointSequence.stdout, .stderr].map {
+                FileSource(
+                    node: node, device: key.device, inode: key.inode, headChecksum: head.checksum,
+                    headLength: UInt32(head.length), sequence: UInt8($0.rawValue))
+            }
+        }
+        guard let sources, end >= 0 else { return nil }
+        let index = sequence.rawValue
+        if lastRecordEnd[index] == end {
+            piecesAtEnd[index] &+= 1
+        } else {
+            lastRecordEnd[index] = end
+            piecesAtEnd[index] = 0
+        }
+        return RecordPosition(source: sources[index], offset: SourceOffset(end: UInt64(end), piece: piecesAtEnd[index]))
+    }
+
+    /// After a truncation the file holds new content under the same inode: a new source.
+    func forgetSource() {
+        sources = nil
+        lastRecordEnd = [-1, -1]
+        piecesAtEnd = [0, 0]
     }
 
     /// Refreshes the fingerprint while the file is shorter than the fingerprint length, so

@@ -6,6 +6,10 @@ public enum WireFormat {
     public static let contentType = "application/vnd.strata.batch.v1"
     /// Largest uncompressed payload a reader accepts; larger claims are treated as corrupt.
     public static let maxPayloadBytes = 256 << 20
+    /// Header flag: a positions section follows the records (docs/WIRE.md, "Positions").
+    public static let positionsFlag: UInt16 = 1
+    /// Every flag this build reads; a frame with another bit set is refused, not misread.
+    public static let knownFlags: UInt16 = positionsFlag
 }
 
 public struct WireError: Error, CustomStringConvertible, Equatable {
@@ -19,10 +23,13 @@ public struct BatchEncoder {
     private var records = ByteWriter(capacity: 1 << 20)
     private var resourceTable = ByteWriter(capacity: 4096)
     private var resourceIndexBySource: [Int: Int] = [:]
+    private var positions = PositionsWriter()
     public private(set) var resourceCount = 0
     public private(set) var recordCount = 0
     /// Uncompressed bytes so far; batch size limits are checked against this.
-    public var payloadBytes: Int { records.count + resourceTable.count }
+    public var payloadBytes: Int {
+        records.count + resourceTable.count + (positions.hasPositions ? positions.byteCount : 0)
+    }
 
     public init() {}
 
@@ -42,7 +49,10 @@ public struct BatchEncoder {
         return index
     }
 
-    public mutating func append(_ record: LogRecord, resourceIndex: Int) {
+    /// `position` (nil: none) is where the record came from; a batch whose records have none
+    /// is the same frame as before positions existed.
+    public mutating func append(_ record: LogRecord, resourceIndex: Int, position: RecordPosition? = nil) {
+        positions.append(position)
         records.writeZigZag(record.timestamp)
         records.writeZigZag(record.observedTimestamp)
         records.writeVarint(UInt64(resourceIndex))
@@ -75,8 +85,9 @@ public struct BatchEncoder {
     @discardableResult
     public mutating func append(
         timestamp: Int64, observedTimestamp: Int64, stream: LogStream, flags: RecordFlags,
-        body: UnsafeRawBufferPointer, resourceIndex: Int
+        body: UnsafeRawBufferPointer, resourceIndex: Int, position: RecordPosition? = nil
     ) -> Bool {
+        positions.append(position)
         let valid = Self.isValidUTF8(body)
         var flags = flags
         if !valid { flags.insert(.invalidUTF8) }
@@ -158,8 +169,12 @@ public struct BatchEncoder {
         out.writeVarint(UInt64(resourceCount))
         out.writeBytes(resourceTable.bytes)
         out.writeBytes(records.bytes)
+        if positions.hasPositions { positions.write(into: &out) }
         return out.bytes
     }
+
+    /// The header flags the payload needs.
+    public var flags: UInt16 { positions.hasPositions ? WireFormat.positionsFlag : 0 }
 
     /// Seals the batch: compresses the payload and frames it with the header.
     public func encode(id: BatchID, codec: CompressionCodec, level: Int = 3) throws -> [UInt8] {
@@ -169,13 +184,14 @@ public struct BatchEncoder {
     /// Seals the batch with a compressor kept across batches (the agent's hot path: creating
     /// a zstd context allocates and clears megabytes of tables).
     public func encode(id: BatchID, compressor: BatchCompressor) throws -> [UInt8] {
-        try WireBatch.frame(payload: payload(), recordCount: recordCount, id: id, compressor: compressor)
+        try WireBatch.frame(payload: payload(), recordCount: recordCount, id: id, flags: flags, compressor: compressor)
     }
 
     public mutating func reset() {
         records.removeAll()
         resourceTable.removeAll()
         resourceIndexBySource.removeAll(keepingCapacity: true)
+        positions.reset()
         resourceCount = 0
         recordCount = 0
     }
@@ -186,9 +202,13 @@ public struct WireBatch: Sendable {
     public var id: BatchID
     public var codec: CompressionCodec
     public var records: [LogRecord]
+    /// One per record when the frame has a positions section (nil for a record without one),
+    /// else empty.
+    public var positions: [RecordPosition?] = []
 
     public struct Header: Sendable, Equatable {
         public var version: UInt8
+        public var flags: UInt16
         public var codec: CompressionCodec
         public var id: BatchID
         public var recordCount: Int
@@ -197,7 +217,7 @@ public struct WireBatch: Sendable {
         public var compressedBytes: Int
     }
 
-    static func frame(payload: [UInt8], recordCount: Int, id: BatchID, compressor: BatchCompressor) throws
+    static func frame(payload: [UInt8], recordCount: Int, id: BatchID, flags: UInt16, compressor: BatchCompressor) throws
         -> [UInt8]
     {
         let codec = compressor.codec
@@ -206,7 +226,7 @@ public struct WireBatch: Sendable {
         out.writeBytes(WireFormat.magic)
         out.writeByte(WireFormat.version)
         out.writeByte(codec.rawValue)
-        out.writeUInt16(0)
+        out.writeUInt16(flags)
         out.writeBytes(id.bytes)
         out.writeUInt32(UInt32(recordCount))
         out.writeUInt32(UInt32(payload.count))
@@ -234,7 +254,12 @@ public struct WireBatch: Sendable {
         guard let codec = CompressionCodec(rawValue: codecByte) else {
             throw WireError("batch names unknown compression codec \(codecByte)")
         }
-        _ = try reader.readUInt16()
+        let flags = try reader.readUInt16()
+        guard flags & ~WireFormat.knownFlags == 0 else {
+            throw WireError(
+                "batch header has flags 0x\(String(flags, radix: 16)) this build does not know (it reads 0x\(String(WireFormat.knownFlags, radix: 16))); upgrade the collector"
+            )
+        }
         guard let id = BatchID(bytes: try reader.readBytes(16)) else { throw WireError("batch id is unreadable") }
         let recordCount = Int(try reader.readUInt32())
         let payloadBytes = Int(try reader.readUInt32())
@@ -249,7 +274,7 @@ public struct WireBatch: Sendable {
             )
         }
         return Header(
-            version: version, codec: codec, id: id, recordCount: recordCount, payloadBytes: payloadBytes,
+            version: version, flags: flags, codec: codec, id: id, recordCount: recordCount, payloadBytes: payloadBytes,
             checksum: checksum, compressedBytes: compressedBytes)
     }
 
@@ -269,11 +294,15 @@ public struct WireBatch: Sendable {
         guard payload.withUnsafeBytes({ crc32c($0) }) == header.checksum else {
             throw WireError("batch payload fails its CRC-32C checksum (corrupted in transit?)")
         }
-        let records = try decodePayload(payload, expectedRecords: header.recordCount)
-        return WireBatch(id: header.id, codec: header.codec, records: records)
+        let (records, positions) = try decodePayload(
+            payload, expectedRecords: header.recordCount,
+            hasPositions: header.flags & WireFormat.positionsFlag != 0)
+        return WireBatch(id: header.id, codec: header.codec, records: records, positions: positions)
     }
 
-    static func decodePayload(_ payload: [UInt8], expectedRecords: Int) throws -> [LogRecord] {
+    static func decodePayload(_ payload: [UInt8], expectedRecords: Int, hasPositions: Bool) throws
+        -> (records: [LogRecord], positions: [RecordPosition?])
+    {
         var reader = ByteReader(payload, context: "batch payload")
         do {
             let resourceCount = try reader.readCount(limit: reader.remaining, what: "a resource count")
@@ -320,10 +349,12 @@ public struct WireBatch: Sendable {
                         body: body, traceID: traceID, spanID: spanID, attributes: attributes,
                         resource: resources[resourceIndex], flags: flags))
             }
+            let positions =
+                hasPositions ? try PositionsWriter.read(from: &reader, recordCount: expectedRecords) : []
             guard reader.isAtEnd else {
                 throw WireError("batch payload has \(reader.remaining) bytes after its \(expectedRecords) records")
             }
-            return records
+            return (records, positions)
         } catch let error as ByteReader.Truncated {
             throw WireError(error.description)
         }

@@ -71,7 +71,7 @@ struct IngestEndpoint: Sendable {
         return response
     }
 
-    /// `{"batch_id": ..., "accepted": N, "duplicate": false, "too_old": N, "dropped": N}`.
+    /// `{"batch_id": ..., "accepted": N, "duplicate": false, "too_old": N, "duplicate_records": N, "dropped": N}`.
     static func response(for acknowledgement: IngestAcknowledgement) -> Response {
         var json = JSONWriter()
         json.raw("{\"batch_id\":")
@@ -79,11 +79,13 @@ struct IngestEndpoint: Sendable {
         switch acknowledgement.outcome {
         case .duplicate:
             json.raw(",\"accepted\":0,\"duplicate\":true")
-        case .stored(let accepted, let tooOld):
+        case .stored(let accepted, let tooOld, let duplicateRecords):
             json.raw(",\"accepted\":")
             json.integer(accepted)
             json.raw(",\"duplicate\":false,\"too_old\":")
             json.integer(tooOld)
+            json.raw(",\"duplicate_records\":")
+            json.integer(duplicateRecords)
         }
         json.raw(",\"dropped\":")
         json.integer(acknowledgement.dropped)

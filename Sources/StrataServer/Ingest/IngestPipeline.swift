@@ -10,12 +10,16 @@ public struct IngestBatch: Sendable {
     /// Nil when the sender gave none: the batch is then stored under a fresh id.
     public var id: BatchID?
     public var records: [LogRecord]
+    /// Empty, or one per record: where it came from (nil for none), so that records an agent
+    /// re-read after a restart are stored once (docs/WIRE.md, "Positions").
+    public var positions: [RecordPosition?]
     /// The size of the request as received (compressed), for the byte metrics.
     public var receivedBytes: Int
 
-    public init(id: BatchID?, records: [LogRecord], receivedBytes: Int) {
+    public init(id: BatchID?, records: [LogRecord], positions: [RecordPosition?] = [], receivedBytes: Int) {
         self.id = id
         self.records = records
+        self.positions = positions
         self.receivedBytes = receivedBytes
     }
 }
@@ -23,8 +27,9 @@ public struct IngestBatch: Sendable {
 /// The collector's answer to a batch it has made durable (or had stored before).
 public struct IngestAcknowledgement: Sendable, Equatable {
     public enum Outcome: Sendable, Equatable {
-        /// In the write-ahead log; `tooOld` records were refused one by one by retention.
-        case stored(accepted: Int, tooOld: Int)
+        /// In the write-ahead log; `tooOld` records were refused one by one by retention;
+        /// `duplicateRecords` were stored before under another batch id (an agent's re-read).
+        case stored(accepted: Int, tooOld: Int, duplicateRecords: Int = 0)
         /// This batch id was stored before: acknowledged again, stored once.
         case duplicate
     }
@@ -64,12 +69,17 @@ public final class IngestPipeline: Sendable {
     public func ingest(_ batch: consuming IngestBatch, from caller: Caller) throws(IngestRejection) -> IngestAcknowledgement {
         var records = batch.records
         batch.records = []
+        var positions = batch.positions.count == records.count ? batch.positions : []
+        batch.positions = []
         // Kept records move to the front in place: no second array per batch.
         var kept = 0
         for index in records.indices {
             switch normalizer.normalize(&records[index]) {
             case .kept:
-                if kept != index { records.swapAt(kept, index) }
+                if kept != index {
+                    records.swapAt(kept, index)
+                    if !positions.isEmpty { positions.swapAt(kept, index) }
+                }
                 kept += 1
             case .dropped:
                 break
@@ -77,10 +87,11 @@ public final class IngestPipeline: Sendable {
         }
         let dropped = records.count - kept
         records.removeLast(dropped)
+        if !positions.isEmpty { positions.removeLast(dropped) }
         templates.annotate(&records)
         let result: IngestResult
         do {
-            result = try store.ingest(batchID: batch.id, records: records)
+            result = try store.ingest(batchID: batch.id, records: records, positions: positions)
         } catch {
             throw refused(storeError: error, caller: caller)
         }
@@ -91,10 +102,13 @@ public final class IngestPipeline: Sendable {
         case .duplicate:
             metrics.duplicate()
             return IngestAcknowledgement(batchID: batch.id, outcome: .duplicate, dropped: dropped)
-        case .stored(let accepted, let tooOld):
+        case .stored(let accepted, let tooOld, let duplicateRecords):
             continuous?.observe(records)
-            metrics.accepted(records: accepted, bytes: batch.receivedBytes, tooOld: tooOld, dropped: dropped)
-            return IngestAcknowledgement(batchID: batch.id, outcome: .stored(accepted: accepted, tooOld: tooOld), dropped: dropped)
+            metrics.accepted(
+                records: accepted, bytes: batch.receivedBytes, tooOld: tooOld, dropped: dropped, duplicates: duplicateRecords)
+            return IngestAcknowledgement(
+                batchID: batch.id, outcome: .stored(accepted: accepted, tooOld: tooOld, duplicateRecords: duplicateRecords),
+                dropped: dropped)
         }
     }
 

@@ -15,6 +15,7 @@ struct WireBatchDecoder: IngestDecoder {
             throw .recordTooLarge(
                 "record \(index) has a \(batch.records[index].body.utf8.count)-byte body; the limit is \(limits.maxRecordBytes)")
         }
-        return IngestBatch(id: batch.id, records: batch.records, receivedBytes: request.body.count)
+        return IngestBatch(
+            id: batch.id, records: batch.records, positions: batch.positions, receivedBytes: request.body.count)
     }
 }

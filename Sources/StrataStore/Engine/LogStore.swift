@@ -7,8 +7,10 @@ import StrataCore
 import Synchronization
 
 public enum IngestResult: Sendable, Equatable {
-    /// Durable in the write-ahead log; `tooOld` records were refused by retention.
-    case stored(records: Int, tooOld: Int)
+    /// Durable in the write-ahead log; `tooOld` records were refused by retention;
+    /// `duplicateRecords` were at or below their source's highest stored position (stored
+    /// before, by a batch with another id: an agent re-read them after a restart).
+    case stored(records: Int, tooOld: Int, duplicateRecords: Int = 0)
     /// This batch id was stored before: acknowledged, not stored again.
     case duplicate
 }
@@ -88,6 +90,8 @@ public final class LogStore: @unchecked Sendable {
         var head: [HeadEntry] = []
         var headBytes = 0
         var recent: Set<BatchID> = []
+        /// The flushed memory of the manifest plus every batch in the head.
+        var sources = SourceMemory()
         var counters = MaintenanceCounters()
         var arrivals = ArrivalState()
     }
@@ -100,6 +104,10 @@ public final class LogStore: @unchecked Sendable {
         var bytes: Int
         /// The arrival number of the first record (`arrivals(after:)`).
         var firstArrival: UInt64
+        /// The highest position of each source among the records, and when they were stored:
+        /// what a flush adds to the manifest's source memory.
+        var advanced: [FileSource: SourceOffset] = [:]
+        var storedAt: Int64 = 0
     }
 
     public struct Statistics: Sendable {
@@ -115,6 +123,8 @@ public final class LogStore: @unchecked Sendable {
         /// Live segments per hour partition (start of the hour, ns) — how much compaction has left.
         public var partitions: Int
         public var segmentRecords: Int
+        /// Sources whose highest stored position is remembered (`SourceMemory`).
+        public var sources: Int
         public var maintenance: MaintenanceCounters
     }
 
@@ -145,6 +155,8 @@ public final class LogStore: @unchecked Sendable {
         }
         Self.removeLeftovers(directory: directory, live: Set(state.manifest.segments.map(\.file)), logger: logger)
         state.recent = Set(manifest.recentBatches.compactMap { BatchID(string: $0.id) })
+        state.sources = manifest.sourceMemory
+        let openedAt = WallClock.nowNanos()
         wal = try WriteAheadLog(directory: directory + "/wal")
         let flushedThrough = manifest.flushedThrough
         var replayed = 0
@@ -156,8 +168,13 @@ public final class LogStore: @unchecked Sendable {
             else { return }
             let bytes = Self.accountedBytes(batch.records)
             let firstArrival = state.arrivals.number(batch.records.count)
+            // Positions travel in the log entry, so a crash between append and flush forgets none.
+            let advanced = Self.highestPositions(batch.positions)
+            state.sources.record(advanced, at: openedAt)
             state.head.append(
-                HeadEntry(sequence: entry.sequence, id: batch.id, records: batch.records, bytes: bytes, firstArrival: firstArrival))
+                HeadEntry(
+                    sequence: entry.sequence, id: batch.id, records: batch.records, bytes: bytes,
+                    firstArrival: firstArrival, advanced: advanced, storedAt: openedAt))
             state.headBytes += bytes
             replayed += batch.records.count
         }
@@ -238,6 +255,14 @@ public final class LogStore: @unchecked Sendable {
         return seen.insert(batch.id).inserted ? batch : nil
     }
 
+    static func highestPositions(_ positions: [RecordPosition?]) -> [FileSource: SourceOffset] {
+        var highest: [FileSource: SourceOffset] = [:]
+        for case let position? in positions where highest[position.source].map({ $0 < position.offset }) ?? true {
+            highest[position.source] = position.offset
+        }
+        return highest
+    }
+
     static func accountedBytes(_ records: [LogRecord]) -> Int {
         records.reduce(0) { $0 + $1.body.utf8.count + 64 }
     }
@@ -247,48 +272,84 @@ public final class LogStore: @unchecked Sendable {
     /// Stores a batch durably (fsynced in the write-ahead log) before returning; never writes a
     /// segment (the background flusher does, woken through `flushWanted`). A batch id seen before
     /// returns `.duplicate` without storing anything; a full head throws `StoreFullError`.
-    public func ingest(batchID: BatchID?, records: [LogRecord], now: Int64 = WallClock.nowNanos()) throws -> IngestResult {
+    ///
+    /// `positions` is empty, or holds each record's place in its source (nil for none): a record
+    /// at or below its source's highest stored position is dropped and counted in
+    /// `duplicateRecords` (`SourceMemory`).
+    public func ingest(
+        batchID: BatchID?, records: [LogRecord], positions: [RecordPosition?] = [], now: Int64 = WallClock.nowNanos()
+    ) throws -> IngestResult {
+        guard positions.isEmpty || positions.count == records.count else {
+            throw StoreError(
+                .io, "a batch of \(records.count) records came with \(positions.count) positions; the caller must give one per record or none")
+        }
         let id = batchID ?? BatchID.random()
         let records = Self.clampingFutureTimes(records, latest: now.addingSaturated(options.maxFutureSkewNanos), now: now) {
             now.subtractingSaturated(options.retentionNanos(forNamespace: $0.resource[ResourceKey.namespace]))
         }
-        let kept: [LogRecord]
+        let oldest: (LogRecord) -> Int64
         if options.namespaceRetentionNanos.isEmpty {
-            let oldest = now.subtractingSaturated(options.retentionNanos)
-            kept = records.filter { $0.timestamp >= oldest }
+            let cutOff = now.subtractingSaturated(options.retentionNanos)
+            oldest = { _ in cutOff }
         } else {
-            kept = records.filter {
-                $0.timestamp >= now.subtractingSaturated(options.retentionNanos(forNamespace: $0.resource[ResourceKey.namespace]))
-            }
+            oldest = { now.subtractingSaturated(self.options.retentionNanos(forNamespace: $0.resource[ResourceKey.namespace])) }
         }
+        var recent: [LogRecord] = []
+        var recentPositions: [RecordPosition?] = []
+        recent.reserveCapacity(records.count)
+        for (index, record) in records.enumerated() where record.timestamp >= oldest(record) {
+            recent.append(record)
+            if !positions.isEmpty { recentPositions.append(positions[index]) }
+        }
+        let tooOld = records.count - recent.count
         // Cheap early answers before encoding; both are checked again under the ingest lock.
         if try admissionRefused(id) { return .duplicate }
-        var encoder = BatchEncoder()
-        var resourceIndexes: [Resource: Int] = [:]
-        for record in kept {
-            let index = resourceIndexes[record.resource] ?? encoder.resourceIndex(source: resourceIndexes.count) { record.resource }
-            resourceIndexes[record.resource] = index
-            encoder.append(record, resourceIndex: index)
-        }
-        let frame = try encoder.encode(id: id, codec: .zstd, level: 1)
-        let bytes = Self.accountedBytes(kept)
-        let headBytes: Int? = try ingestLock.withLock { _ in
+        let expected = state.withLock { $0.sources.admit(recentPositions) }
+        var frame = try Self.logFrame(id: id, records: expected.kept(recent), positions: expected.kept(recentPositions))
+        let stored: (headBytes: Int, admission: SourceMemory.Admission)? = try ingestLock.withLock { _ in
             if try admissionRefused(id, adding: frame.count) { return nil }
+            // Sources only advance under this lock: what it admits now is what the log gets.
+            let admission = state.withLock { $0.sources.admit(recentPositions) }
+            if admission != expected {
+                frame = try Self.logFrame(id: id, records: admission.kept(recent), positions: admission.kept(recentPositions))
+            }
+            let kept = admission.kept(recent)
+            let bytes = Self.accountedBytes(kept)
             // Searches and the flusher go on during the fsync: the state lock is not held.
             let sequence = try wal.append([frame])[0]
             FaultInjection.check("ingest.after_wal")
-            return state.withLock { state in
+            let headBytes = state.withLock { state in
                 state.recent.insert(id)
+                state.sources.record(admission.advanced, at: now)
                 let firstArrival = state.arrivals.number(kept.count)
                 state.head.append(
-                    HeadEntry(sequence: sequence, id: id, records: kept, bytes: bytes, firstArrival: firstArrival))
+                    HeadEntry(
+                        sequence: sequence, id: id, records: kept, bytes: bytes, firstArrival: firstArrival,
+                        advanced: admission.advanced, storedAt: now))
                 state.headBytes += bytes
                 return state.headBytes
             }
+            return (headBytes, admission)
         }
-        guard let headBytes else { return .duplicate }
-        if headBytes >= options.headFlushBytes { flushWanted.signal() }
-        return .stored(records: kept.count, tooOld: records.count - kept.count)
+        guard let stored else { return .duplicate }
+        if stored.headBytes >= options.headFlushBytes { flushWanted.signal() }
+        return .stored(
+            records: recent.count - stored.admission.duplicates, tooOld: tooOld,
+            duplicateRecords: stored.admission.duplicates)
+    }
+
+    /// The write-ahead-log entry of a batch: its normalized records, with their positions so
+    /// that a replay restores the source memory.
+    static func logFrame(id: BatchID, records: [LogRecord], positions: [RecordPosition?]) throws -> [UInt8] {
+        var encoder = BatchEncoder()
+        var resourceIndexes: [Resource: Int] = [:]
+        for (index, record) in records.enumerated() {
+            let resourceIndex =
+                resourceIndexes[record.resource] ?? encoder.resourceIndex(source: resourceIndexes.count) { record.resource }
+            resourceIndexes[record.resource] = resourceIndex
+            encoder.append(record, resourceIndex: resourceIndex, position: positions.isEmpty ? nil : positions[index])
+        }
+        return try encoder.encode(id: id, codec: .zstd, level: 1)
     }
 
     /// Records stamped beyond `latest` (docs/FORMAT.md, "Accepted time range") keep their place
@@ -377,11 +438,19 @@ public final class LogStore: @unchecked Sendable {
             // only in the log, and listing its id would make the replay after a crash skip it.
             let flushedIDs = Set(entries.map(\.id))
             let recordCount = entries.reduce(0) { $0 + $1.records.count }
+            let now = WallClock.nowNanos()
             try commit(scope: "flush") { manifest in
                 manifest.segments += written
                 manifest.flushedThrough = max(manifest.flushedThrough, flushedThrough)
                 manifest.recentBatches = Self.pruneRecent(flushedIDs, old: manifest.recentBatches, options: options)
+                // Only the positions of the batches in these segments, as for the batch ids.
+                var sources = manifest.sourceMemory
+                for entry in entries where !entry.advanced.isEmpty { sources.record(entry.advanced, at: entry.storedAt) }
+                sources.retire(now: now, idleNanos: options.sourceIdleNanos, maxSources: options.maxSources)
+                if !sources.entries.isEmpty || manifest.sources != nil { manifest.setSources(sources) }
             } install: { state, manifest in
+                state.counters.retiredSources += state.sources.retire(
+                    now: now, idleNanos: options.sourceIdleNanos, maxSources: options.maxSources)
                 state.readers.merge(readers) { $1 }
                 let taken = state.head.prefix(entries.count)
                 state.arrivals.keepFlushed(taken, upTo: options.arrivalsKept)
@@ -505,7 +574,7 @@ public final class LogStore: @unchecked Sendable {
                 walBytes: walBytes, availableDiskBytes: availableDiskBytes, quarantined: state.manifest.quarantined.count,
                 partitions: Set(state.manifest.segments.map(\.partition)).count,
                 segmentRecords: state.manifest.segments.reduce(0) { $0 + $1.info.rowCount },
-                maintenance: state.counters)
+                sources: state.sources.count, maintenance: state.counters)
         }
     }
 

@@ -8,6 +8,14 @@ public struct StoreOptions: Sendable {
     /// Batch ids remembered for deduplication.
     public var dedupWindowNanos: Int64 = 24 * 3600 * 1_000_000_000
     public var dedupMaxBatches = 500_000
+    /// Sources (file + stream) whose highest stored position is remembered, so that an agent's
+    /// re-read after a crash stores nothing twice (`SourceMemory`): a source nothing was stored
+    /// for in this long is forgotten. An agent that stays down longer with an unacknowledged
+    /// batch could store its records again after that; 7 days is well past any restart.
+    public var sourceIdleNanos: Int64 = 7 * 24 * 3600 * 1_000_000_000
+    /// At most this many sources are remembered (an estimated 150 bytes each in memory and in the
+    /// manifest); beyond it the longest idle are forgotten first.
+    public var maxSources = 250_000
     public var segment = SegmentOptions()
     /// Records older than this (by timestamp) are refused at ingest and removed by retention.
     public var retentionNanos: Int64 = 7 * 24 * 3600 * 1_000_000_000
@@ -97,5 +105,7 @@ public struct MaintenanceCounters: Sendable, Equatable {
     public var quarantinedSegments = 0
     /// Failed background operations by kind (`flush`, `compaction`, `retention`).
     public var failures: [String: Int] = [:]
+    /// Sources forgotten by `SourceMemory.retire` since start.
+    public var retiredSources = 0
     public init() {}
 }
