@@ -154,7 +154,7 @@ let package = Package(
         // "Fuzzing"): run bounded by StrataFuzzTests in `make test`, longer by `make fuzz`.
         .target(
             name: "StrataFuzzTargets",
-            dependencies: ["StrataCore", "StrataConfiguration", "StrataQuery", "StrataServer", "StrataAgent", "StrataSampleData"],
+            dependencies: ["StrataCore", "StrataConfiguration", "StrataQuery", "StrataServer", "StrataParsers", "StrataAgent", "StrataSampleData"],
             path: "fuzz/Targets"),
         // `strata-fuzz list|seeds|run`; under `make fuzz` built with -sanitize=fuzzer and
         // -DSTRATA_LIBFUZZER, where libFuzzer drives the same targets with coverage feedback.

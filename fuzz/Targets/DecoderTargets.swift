@@ -1,6 +1,7 @@
 import StrataAgent
 import StrataCore
 import StrataQuery
+import StrataParsers
 import StrataServer
 
 enum JSONTargets {
@@ -60,25 +61,56 @@ enum NDJSONTargets {
 }
 
 enum WireTargets {
-    /// Frames as the agent writes them, one per codec.
-    static let seeds: [[UInt8]] = {
+    /// The input's first byte chooses how the rest is read: even, as a whole frame (header
+    /// checks, decompression, checksum); odd, as an uncompressed payload that the target frames
+    /// with a valid header and checksum, with the second byte as the record count, so mutations
+    /// reach the record decoder instead of stopping at the checksum.
+    static let frameMode: UInt8 = 0
+    static let payloadMode: UInt8 = 1
+
+    static func sampleEncoder() -> BatchEncoder {
         var encoder = BatchEncoder()
         let resource = encoder.resourceIndex(source: 1) {
             Resource(attributes: [Attribute(ResourceKey.namespace, "shop"), Attribute(ResourceKey.pod, "orders-1")])
         }
         for record in QueryTargets.records { encoder.append(record, resourceIndex: resource) }
+        return encoder
+    }
+
+    static let seeds: [[UInt8]] = {
+        let encoder = sampleEncoder()
         let id = BatchID(high: 0x0123_4567_89AB_CDEF, low: 42)
-        return CompressionCodec.allCases.compactMap { try? encoder.encode(id: id, codec: $0) }
+        let frames = CompressionCodec.allCases.compactMap { try? encoder.encode(id: id, codec: $0) }.map { [frameMode] + $0 }
+        return frames + [[payloadMode, UInt8(encoder.recordCount)] + encoder.payload()]
     }()
+
+    static func frame(payload: ArraySlice<UInt8>, recordCount: UInt8) -> [UInt8] {
+        var out = ByteWriter(capacity: WireFormat.headerSize + payload.count)
+        out.writeBytes(WireFormat.magic)
+        out.writeByte(WireFormat.version)
+        out.writeByte(CompressionCodec.none.rawValue)
+        out.writeUInt16(0)
+        out.writeBytes(BatchID(high: 1, low: 2).bytes)
+        out.writeUInt32(UInt32(recordCount))
+        out.writeUInt32(UInt32(payload.count))
+        out.writeUInt32(crc32c(payload))
+        out.writeUInt32(UInt32(payload.count))
+        out.writeBytes(Array(payload))
+        return out.bytes
+    }
 
     /// The agent's wire batches: what decodes encodes again to the same records.
     static let batch = FuzzTarget(
         name: "wire", summary: "agent wire batches (header, checksum, zstd/lz4 payload, records); accepted batches round-trip",
-        seeds: seeds, dictionary: [Array("STRB".utf8), [1], [0xFF, 0xFF, 0xFF, 0xFF, 0x0F]], maxInputBytes: 8192
+        seeds: seeds, dictionary: [Array("STRB".utf8), [1], [0xFF, 0xFF, 0xFF, 0xFF, 0x0F], [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]],
+        maxInputBytes: 8192
     ) { input throws(FuzzViolation) in
+        guard let mode = input.first else { return "empty" }
+        let frame = mode & 1 == payloadMode
+            ? frame(payload: input.dropFirst(2), recordCount: input.count > 1 ? input[1] : 0) : Array(input.dropFirst())
         let batch: WireBatch
         do {
-            batch = try WireBatch.decode(input)
+            batch = try WireBatch.decode(frame)
         } catch {
             return "refused: \(error)"
         }
@@ -123,4 +155,44 @@ enum RuntimeTargets {
         seeds: ["{\"log\":\"hello\\n\",\"stream\":\"stdout\",\"time\":\"2026-11-21T10:00:00.1Z\"}", "{\"log\":\"\\u00e9\\t\\\"q\\\"\",\"stream\":\"stderr\",\"time\":\"x\"}"].map(\.bytes),
         dictionary: runtimeWords, maxInputBytes: 1024
     ) { input throws(FuzzViolation) in try check(.docker, input) }
+}
+
+enum NormalizerTargets {
+    /// One normalizer per built-in parser, and one that detects the format itself.
+    static let normalizers: [Normalizer] = (["auto"] + ParserRegistry.decoderNames).map {
+        Normalizer(configuration: NormalizerConfiguration(defaultParser: $0), registry: .builtins)
+    }
+
+    /// A record's body is whatever the application wrote: every built-in parser, the format
+    /// detector, trace extraction, severity sniffing and redaction run over it.
+    static let body = FuzzTarget(
+        name: "normalize", summary: "the collector's normalization of a record body by every built-in parser",
+        seeds: [
+            "{\"level\":\"error\",\"ts\":1780272000.5,\"msg\":\"failed\",\"trace_id\":\"0123456789abcdef0123456789abcdef\",\"password\":\"x\"}",
+            "level=warn ts=2026-12-01T10:00:00Z msg=\"slow query\" duration=1.5s",
+            "E1201 10:00:00.123456    1 controller.go:42] sync failed: timeout",
+            "2026-12-01 10:00:00.123 ERROR [main] c.e.Service - boom\n\tat c.e.Service.run(Service.java:42)",
+            "127.0.0.1 - - [01/Dec/2026:10:00:00 +0000] \"GET /api?token=abc HTTP/1.1\" 503 12 \"-\" \"curl/8\"",
+            "<34>1 2026-12-01T10:00:00Z host app 1 ID47 - message",
+            "ERROR:root:Traceback (most recent call last):",
+        ].map(\.bytes),
+        dictionary: ["{", "}", "\"", "=", ":", " ", "level", "ts", "time", "msg", "trace_id", "span_id", "1e30", "-1e30", "[", "]", "<", ">", "\n\tat ", "password", "token", "Bearer ", "E1201"].map(\.bytes),
+        maxInputBytes: 2048
+    ) { input throws(FuzzViolation) in
+        var outcomes: [String] = []
+        for normalizer in normalizers {
+            var record = LogRecord(
+                timestamp: fuzzNow, observedTimestamp: fuzzNow, body: String(decoding: input, as: UTF8.self),
+                resource: Resource(attributes: [Attribute(ResourceKey.namespace, "fuzz"), Attribute(ResourceKey.pod, "p")]))
+            let outcome = normalizer.normalize(&record)
+            let keys = record.attributes.map(\.key)
+            try require(Set(keys).count == keys.count, "the normalized record has duplicate attribute keys: \(keys)")
+            // What the parser made of the body, in letters (the campaign folds digits away).
+            let attributes = String(repeating: "a", count: min(record.attributes.count, 6))
+            let timed = record.timestamp != fuzzNow ? "t" : ""
+            let traced = record.traceID != nil ? "x" : ""
+            outcomes.append("\(outcome)/\(record.severity.map { "\($0)" } ?? "-")/\(attributes)\(timed)\(traced)")
+        }
+        return outcomes.joined(separator: ",")
+    }
 }

@@ -74,7 +74,7 @@ public enum FuzzTargets {
         TimeTargets.instant, TimeTargets.rfc3339, TimeTargets.range, UnitTargets.sizesAndDurations,
         QueryTargets.parseAndPlan, JSONTargets.value, NDJSONTargets.records, WireTargets.batch,
         CodecTargets.zstd, CodecTargets.lz4, CodecTargets.gzip, RuntimeTargets.cri, RuntimeTargets.docker,
-        ConfigTargets.yaml,
+        NormalizerTargets.body, ConfigTargets.yaml,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
