@@ -6,7 +6,7 @@ NATIVE_PACKAGES := libzstd-dev liblz4-dev libre2-dev zlib1g-dev pkg-config libsq
 BIN := .build/release/strata
 DEMO := demo-out
 
-.PHONY: all deps build test demo clean
+.PHONY: all deps build test demo fuzz clean
 
 all: build
 
@@ -24,8 +24,17 @@ build: deps
 test: deps
 	@SWIFT=$(SWIFT) bash scripts/test.sh
 
+# Coverage-guided fuzzing of every decoder and parser (docs/RELIABILITY.md, "Fuzzing"):
+# FUZZ_SECONDS per target (default 300), FUZZ_TARGETS to choose (`strata-fuzz list`).
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS ?=
+fuzz: deps
+	$(SWIFT) build -c release --product strata-fuzz --scratch-path .build-fuzz \
+	  -Xswiftc -sanitize=fuzzer -Xswiftc -DSTRATA_LIBFUZZER -Xswiftc -use-ld=lld
+	@bash scripts/fuzz.sh .build-fuzz/release/strata-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 demo: build
 	@bash scripts/demo.sh $(BIN) $(DEMO)
 
 clean:
-	rm -rf .build $(DEMO)
+	rm -rf .build .build-fuzz .fuzz $(DEMO)

@@ -150,6 +150,16 @@ let package = Package(
             name: "DiagnosisScenarioBench", dependencies: ["StrataDiagnosis", "StrataSampleData", "StrataCore", "StrataTestSupport"],
             path: "benchmarks/diagnosis/scenarios", exclude: ["README.md"]),
 
+        // Fuzz targets for every decoder and parser that reads input (docs/RELIABILITY.md,
+        // "Fuzzing"): run bounded by StrataFuzzTests in `make test`, longer by `make fuzz`.
+        .target(
+            name: "StrataFuzzTargets",
+            dependencies: ["StrataCore", "StrataConfiguration", "StrataQuery", "StrataServer", "StrataParsers", "StrataAgent", "StrataSampleData"],
+            path: "fuzz/Targets"),
+        // `strata-fuzz list|seeds|run`; under `make fuzz` built with -sanitize=fuzzer and
+        // -DSTRATA_LIBFUZZER, where libFuzzer drives the same targets with coverage feedback.
+        .executableTarget(name: "strata-fuzz", dependencies: ["StrataFuzzTargets", "StrataCore"], path: "fuzz/Driver"),
+
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataTestSupport", "StrataCore"]),
         .testTarget(name: "StrataSampleDataTests", dependencies: ["StrataTestSupport", "StrataSampleData", "StrataCore"]),
         .testTarget(name: "StrataParsersTests", dependencies: ["StrataTestSupport", "StrataParsers", "StrataConfiguration", "StrataCore"]),
@@ -170,6 +180,7 @@ let package = Package(
                 "StrataTestSupport", "StrataServer", "StrataConfiguration", "StrataStore", "StrataQuery", "StrataCore", "StrataAgent", "StrataDiagnosis",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .testTarget(name: "StrataFuzzTests", dependencies: ["StrataFuzzTargets"], path: "fuzz/Tests"),
         .testTarget(
             name: "StrataAgentTests",
             dependencies: [

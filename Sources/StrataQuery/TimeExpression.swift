@@ -90,7 +90,11 @@ public enum TimeExpression {
         guard start <= end else {
             throw QueryError(.badRange, "the range starts (\(RFC3339.format(nanos: start))) after it ends (\(RFC3339.format(nanos: end)))")
         }
-        return TimeRange(from: start, to: end == .max ? .max : end + 1)
+        // The last nanosecond of the scale cannot be included (the end is exclusive); no record
+        // is stored there (far-future stamps are clamped), so a range that starts there too is
+        // widened by that one nanosecond rather than left empty.
+        guard end < .max else { return TimeRange(from: min(start, .max - 1), to: .max) }
+        return TimeRange(from: start, to: end + 1)
     }
 }
 

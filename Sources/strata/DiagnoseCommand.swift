@@ -7,6 +7,7 @@ import StrataConfiguration
 import StrataCore
 import StrataDiagnosis
 import struct StrataQuery.LocalQueryService
+import enum StrataQuery.TimeExpression
 import struct StrataQueryClient.RemoteQueryService
 import struct StrataServer.SnapshotRecordSource
 import StrataStore
@@ -30,7 +31,7 @@ struct DiagnoseCommand: AsyncParsableCommand {
                   --collector http://collector:4180 -o html --output report.html
             """)
 
-    @Option(name: .long, help: "Start of the incident window.")
+    @Option(name: .long, help: "Start of the incident window: RFC 3339, nanoseconds, now, now-15m or -15m.")
     var from: String
 
     @Option(name: .long, help: "End of the incident window (exclusive).")
@@ -131,28 +132,17 @@ struct DiagnoseCommand: AsyncParsableCommand {
         }
     }
 
+    /// The times of the query API (`TimeExpression`: now, now-15m, RFC 3339, nanoseconds), so
+    /// `--from` reads like `?from=`; `-15m` is kept as short for `now-15m`.
     static func parseTime(_ text: String, option: String, now: Int64) throws -> Int64 {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if trimmed == "now" { return now }
-        var relative: Substring?
-        if trimmed.hasPrefix("now-") { relative = trimmed.dropFirst(4) } else if trimmed.hasPrefix("-") { relative = trimmed.dropFirst() }
-        if let relative {
-            guard let duration = DurationText.parse(String(relative)) else {
-                throw ValidationError("\(option): '\(text)' is not a duration like now-15m")
-            }
-            // A look-back past the nanosecond scale (before 1677) is an error, not a trap.
-            let (seconds, attoseconds) = duration.components
-            let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-            let (back, overflow2) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
-            let (start, underflow) = now.subtractingReportingOverflow(back)
-            guard !overflow, !overflow2, !underflow else {
-                throw ValidationError("\(option): '\(text)' reaches back before 1677, where times end")
-            }
-            return start
+        let isShortLookBack = trimmed.hasPrefix("-") && !trimmed.dropFirst().allSatisfy(\.isNumber)
+        let expression = isShortLookBack ? "now" + trimmed : trimmed
+        if let nanos = TimeExpression.instant(expression, now: now) { return nanos }
+        if expression.hasPrefix("now-") || expression.hasPrefix("now+"), TimeExpression.duration(String(expression.dropFirst(4))) != nil {
+            throw ValidationError("\(option): '\(text)' lies outside the years 1677-2262 that times can express")
         }
-        if let nanos = Int64(trimmed) { return nanos }
-        if let nanos = RFC3339Parser.parse(trimmed) { return nanos }
-        throw ValidationError("\(option): '\(text)' is not a time (RFC 3339, nanoseconds, now or now-15m)")
+        throw ValidationError("\(option): '\(text)' is not a time (RFC 3339, nanoseconds, now, now-15m or -15m)")
     }
 
     private func token() throws -> String? { try clientToken(nil, file: tokenFile) }

@@ -199,6 +199,8 @@ struct GenerateCommand: AsyncParsableCommand {
         return nanos
     }
 
+    static let maxScenarioSeconds = 365 * 86_400
+
     static func seconds(_ text: String, option: String, allowZero: Bool = false) throws -> Int {
         guard let duration = DurationText.parse(text) else {
             throw ValidationError("\(option) expects a duration like 90s, 10m or 1h, found '\(text)'")
@@ -206,6 +208,11 @@ struct GenerateCommand: AsyncParsableCommand {
         let seconds = Int(duration.components.seconds)
         guard seconds > 0 || (allowZero && seconds == 0) else {
             throw ValidationError("\(option) must be at least one second, found '\(text)'")
+        }
+        // A scenario is simulated request by request; a year is already more than any run
+        // wants, and the bound keeps the start time (now minus the spans) on the time scale.
+        guard seconds <= maxScenarioSeconds else {
+            throw ValidationError("\(option) must be at most 365d, found '\(text)'")
         }
         return seconds
     }

@@ -9,8 +9,10 @@ import StrataCore
 /// then (a numeric `stream`, say) and refused where it was refused; numbers and booleans in
 /// `attributes`/`resource` become the same text ("1.0", "1"); nested objects and arrays there
 /// are kept as their JSON text, compacted, in the sender's order.
-struct NDJSONDecoder: IngestDecoder {
-    func decode(_ request: IngestRequest, limits: IngestLimits) throws(IngestRejection) -> IngestBatch {
+public struct NDJSONDecoder: IngestDecoder {
+    public init() {}
+
+    public func decode(_ request: IngestRequest, limits: IngestLimits) throws(IngestRejection) -> IngestBatch {
         let text = try BodyEncoding.decode(request.body, encoding: request.contentEncoding, limits: limits)
         let records = try Self.records(text, maxRecordBytes: limits.maxRecordBytes)
         return IngestBatch(
@@ -18,7 +20,7 @@ struct NDJSONDecoder: IngestDecoder {
     }
 
     /// Every record of an NDJSON text; blank lines are skipped, lines are numbered from 1.
-    static func records(_ text: [UInt8], maxRecordBytes: Int, now: Int64 = WallClock.nowNanos()) throws(IngestRejection)
+    public static func records(_ text: [UInt8], maxRecordBytes: Int, now: Int64 = WallClock.nowNanos()) throws(IngestRejection)
         -> [LogRecord]
     {
         var records: [LogRecord] = []
