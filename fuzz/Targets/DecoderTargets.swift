@@ -63,33 +63,44 @@ enum NDJSONTargets {
 enum WireTargets {
     /// The input's first byte chooses how the rest is read: even, as a whole frame (header
     /// checks, decompression, checksum); odd, as an uncompressed payload that the target frames
-    /// with a valid header and checksum, with the second byte as the record count, so mutations
-    /// reach the record decoder instead of stopping at the checksum.
+    /// with a valid header and checksum, with the second byte as the record count and bit 1 of
+    /// the first as the positions flag, so mutations reach the record and position decoders
+    /// instead of stopping at the checksum.
     static let frameMode: UInt8 = 0
     static let payloadMode: UInt8 = 1
 
-    static func sampleEncoder() -> BatchEncoder {
+    static let positionsBit: UInt8 = 2
+
+    static func sampleEncoder(positions: Bool) -> BatchEncoder {
         var encoder = BatchEncoder()
         let resource = encoder.resourceIndex(source: 1) {
             Resource(attributes: [Attribute(ResourceKey.namespace, "shop"), Attribute(ResourceKey.pod, "orders-1")])
         }
-        for record in QueryTargets.records { encoder.append(record, resourceIndex: resource) }
+        let source = FileSource(node: "node-1", device: 2049, inode: 131_072, headChecksum: 0xDEAD_BEEF, headLength: 80, sequence: 0)
+        for (index, record) in QueryTargets.records.enumerated() {
+            let position = positions && index != 1 ? RecordPosition(source: source, offset: SourceOffset(end: UInt64(100 * (index + 1)), piece: UInt32(index))) : nil
+            encoder.append(record, resourceIndex: resource, position: position)
+        }
         return encoder
     }
 
     static let seeds: [[UInt8]] = {
-        let encoder = sampleEncoder()
         let id = BatchID(high: 0x0123_4567_89AB_CDEF, low: 42)
-        let frames = CompressionCodec.allCases.compactMap { try? encoder.encode(id: id, codec: $0) }.map { [frameMode] + $0 }
-        return frames + [[payloadMode, UInt8(encoder.recordCount)] + encoder.payload()]
+        var seeds: [[UInt8]] = []
+        for positions in [false, true] {
+            let encoder = sampleEncoder(positions: positions)
+            seeds += CompressionCodec.allCases.compactMap { try? encoder.encode(id: id, codec: $0) }.map { [frameMode] + $0 }
+            seeds.append([payloadMode | (positions ? positionsBit : 0), UInt8(encoder.recordCount)] + encoder.payload())
+        }
+        return seeds
     }()
 
-    static func frame(payload: ArraySlice<UInt8>, recordCount: UInt8) -> [UInt8] {
+    static func frame(payload: ArraySlice<UInt8>, recordCount: UInt8, flags: UInt16) -> [UInt8] {
         var out = ByteWriter(capacity: WireFormat.headerSize + payload.count)
         out.writeBytes(WireFormat.magic)
         out.writeByte(WireFormat.version)
         out.writeByte(CompressionCodec.none.rawValue)
-        out.writeUInt16(0)
+        out.writeUInt16(flags)
         out.writeBytes(BatchID(high: 1, low: 2).bytes)
         out.writeUInt32(UInt32(recordCount))
         out.writeUInt32(UInt32(payload.count))
@@ -107,7 +118,10 @@ enum WireTargets {
     ) { input throws(FuzzViolation) in
         guard let mode = input.first else { return "empty" }
         let frame = mode & 1 == payloadMode
-            ? frame(payload: input.dropFirst(2), recordCount: input.count > 1 ? input[1] : 0) : Array(input.dropFirst())
+            ? frame(
+                payload: input.dropFirst(2), recordCount: input.count > 1 ? input[1] : 0,
+                flags: mode & positionsBit != 0 ? WireFormat.positionsFlag : 0)
+            : Array(input.dropFirst())
         let batch: WireBatch
         do {
             batch = try WireBatch.decode(frame)
@@ -116,11 +130,15 @@ enum WireTargets {
         }
         var encoder = BatchEncoder()
         for (index, record) in batch.records.enumerated() {
-            encoder.append(record, resourceIndex: encoder.resourceIndex(source: index) { record.resource })
+            let position = index < batch.positions.count ? batch.positions[index] : nil
+            encoder.append(record, resourceIndex: encoder.resourceIndex(source: index) { record.resource }, position: position)
         }
         do {
             let again = try WireBatch.decode(try encoder.encode(id: batch.id, codec: batch.codec))
             try require(again.records == batch.records, "an accepted batch's records change when encoded and decoded again")
+            try require(
+                again.positions == batch.positions || (batch.positions.allSatisfy { $0 == nil } && again.positions.isEmpty),
+                "an accepted batch's positions change when encoded and decoded again")
         } catch let violation as FuzzViolation {
             throw violation
         } catch {
