@@ -101,6 +101,9 @@ public struct Redactor: Sendable {
     let keys: [[UInt8]]
     /// Last bytes of the sensitive keys, for a quick rejection.
     let lastBytes: [Bool]
+    /// For each byte, the sensitive keys ending with it (indices into `keys`): a key in the text
+    /// is compared only with the names it could end with.
+    let keysByLastByte: [[Int]]
     let triggers: [Bool]
 
     public init(builtins: Builtins = .all, extraKeys: [String] = [], patterns: [RedactionPattern] = []) {
@@ -109,8 +112,13 @@ public struct Redactor: Sendable {
         let all = Self.defaultSensitiveKeys + extraKeys
         keys = all.map { Array($0.lowercased().replacingOccurrences(of: "-", with: "_").utf8) }.filter { !$0.isEmpty }
         var last = [Bool](repeating: false, count: 256)
-        for key in keys { last[Int(key.last!)] = true }
+        var byLast = [[Int]](repeating: [], count: 256)
+        for (index, key) in keys.enumerated() {
+            last[Int(key[key.count - 1])] = true
+            byLast[Int(key[key.count - 1])].append(index)
+        }
         lastBytes = last
+        keysByLastByte = byLast
         var triggers = [Bool](repeating: false, count: 256)
         if builtins.contains(.keyValue) {
             triggers[Int(ASCII.equals)] = true
@@ -277,8 +285,11 @@ public struct Redactor: Sendable {
     }
 
     func sensitiveKey(_ b: Bytes, _ range: Range<Int>) -> KeyMatch? {
-        guard !range.isEmpty, range.count <= 128, lastBytes[Int(lower(b[range.upperBound - 1]))] else { return nil }
-        for key in keys where key.count <= range.count {
+        guard !range.isEmpty, range.count <= 128 else { return nil }
+        let lastByte = Int(lower(b[range.upperBound - 1]))
+        guard lastBytes[lastByte] else { return nil }
+        for index in keysByLastByte[lastByte] where keys[index].count <= range.count {
+            let key = keys[index]
             let start = range.upperBound - key.count
             var equal = true
             for k in 0..<key.count {
@@ -306,7 +317,8 @@ public struct Redactor: Sendable {
     @inline(__always)
     func keyValue(_ b: Bytes, equalsAt i: Int) -> Range<Int>? {
         let n = b.count
-        guard i > 0, i + 1 < n, b[i + 1] != ASCII.equals else { return nil }
+        // The byte before `=` ends the key: most keys end in a byte no sensitive name ends in.
+        guard i > 0, i + 1 < n, b[i + 1] != ASCII.equals, lastBytes[Int(lower(b[i - 1]))] else { return nil }
         var keyStart = i
         while keyStart > 0, i - keyStart < 128, Self.isKeyByte(b[keyStart - 1]) { keyStart -= 1 }
         guard keyStart < i, let key = sensitiveKey(b, keyStart..<i) else { return nil }
