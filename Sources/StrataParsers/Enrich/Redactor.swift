@@ -97,28 +97,41 @@ public struct Redactor: Sendable {
 
     public let builtins: Builtins
     public let patterns: [RedactionPattern]
-    /// Sensitive key names, lowercased with `-` as `_`.
-    let keys: [[UInt8]]
+    /// The sensitive key names, lowercased with `-` as `_`, one after another and grouped by
+    /// their last byte: name `k` is `keyBytes[keyStarts[k]..<keyStarts[k + 1]]`, and the names
+    /// ending in byte `c` are `keyGroups[c]..<keyGroups[c + 1]`. A key in the text is compared
+    /// only with the names it could end with, and through flat arrays of plain values, which
+    /// cost no reference counting: this runs for many `=` and `:` of every record.
+    let keyBytes: [UInt8]
+    let keyStarts: [Int]
+    let keyGroups: [Int]
+    /// Per name: made of letters only (`password`, not `api_key`), and whether it is `authorization`.
+    let keyIsWord: [Bool]
+    let keyIsAuthorization: [Bool]
     /// Last bytes of the sensitive keys, for a quick rejection.
     let lastBytes: [Bool]
-    /// For each byte, the sensitive keys ending with it (indices into `keys`): a key in the text
-    /// is compared only with the names it could end with.
-    let keysByLastByte: [[Int]]
     let triggers: [Bool]
 
     public init(builtins: Builtins = .all, extraKeys: [String] = [], patterns: [RedactionPattern] = []) {
         self.builtins = builtins
         self.patterns = patterns
         let all = Self.defaultSensitiveKeys + extraKeys
-        keys = all.map { Array($0.lowercased().replacingOccurrences(of: "-", with: "_").utf8) }.filter { !$0.isEmpty }
+        let names = all.map { Array($0.lowercased().replacingOccurrences(of: "-", with: "_").utf8) }.filter { !$0.isEmpty }
+            .sorted { $0[$0.count - 1] < $1[$1.count - 1] }
         var last = [Bool](repeating: false, count: 256)
-        var byLast = [[Int]](repeating: [], count: 256)
-        for (index, key) in keys.enumerated() {
-            last[Int(key[key.count - 1])] = true
-            byLast[Int(key[key.count - 1])].append(index)
+        var groups = [Int](repeating: 0, count: 257)
+        var starts = [0]
+        for name in names {
+            last[Int(name[name.count - 1])] = true
+            starts.append(starts[starts.count - 1] + name.count)
         }
+        for byte in 0..<256 { groups[byte + 1] = groups[byte] + names.count { Int($0[$0.count - 1]) == byte } }
+        keyBytes = names.flatMap { $0 }
+        keyStarts = starts
+        keyGroups = groups
+        keyIsWord = names.map { $0.allSatisfy(isLetter) }
+        keyIsAuthorization = names.map { $0 == Self.authorizationKey }
         lastBytes = last
-        keysByLastByte = byLast
         var triggers = [Bool](repeating: false, count: 256)
         if builtins.contains(.keyValue) {
             triggers[Int(ASCII.equals)] = true
@@ -267,15 +280,15 @@ public struct Redactor: Sendable {
 
     /// Which listed name a key ends with, and whether it is that name alone.
     struct KeyMatch {
-        var name: [UInt8]
         /// The key is one of the listed names and nothing else (`password`, not `db_password`).
         var isWholeKey: Bool
+        var nameIsWord: Bool
+        var isAuthorization: Bool
 
         /// A single word such as `password` or `token` is also how running text introduces
         /// something (`reset your password: use the link`); a compound (`api_key`, `X-Api-Key`,
         /// `db_password`) is not.
-        var isPlainWord: Bool { isWholeKey && name.allSatisfy(isLetter) }
-        var isAuthorization: Bool { name == Redactor.authorizationKey }
+        var isPlainWord: Bool { isWholeKey && nameIsWord }
     }
 
     /// Whether the key in `range` is sensitive: a listed name, or ends with one after a
@@ -288,23 +301,26 @@ public struct Redactor: Sendable {
         guard !range.isEmpty, range.count <= 128 else { return nil }
         let lastByte = Int(lower(b[range.upperBound - 1]))
         guard lastBytes[lastByte] else { return nil }
-        for index in keysByLastByte[lastByte] where keys[index].count <= range.count {
-            let key = keys[index]
-            let start = range.upperBound - key.count
+        for index in keyGroups[lastByte]..<keyGroups[lastByte + 1] {
+            let nameStart = keyStarts[index]
+            let length = keyStarts[index + 1] - nameStart
+            guard length <= range.count else { continue }
+            let start = range.upperBound - length
             var equal = true
-            for k in 0..<key.count {
+            for k in 0..<length {
                 var c = lower(b[start + k])
                 if c == ASCII.minus { c = ASCII.underscore }
-                if c != key[k] {
+                if c != keyBytes[nameStart + k] {
                     equal = false
                     break
                 }
             }
             guard equal else { continue }
-            if start == range.lowerBound { return KeyMatch(name: key, isWholeKey: true) }
+            let match = { (whole: Bool) in KeyMatch(isWholeKey: whole, nameIsWord: keyIsWord[index], isAuthorization: keyIsAuthorization[index]) }
+            if start == range.lowerBound { return match(true) }
             let before = b[start - 1]
-            if before == ASCII.underscore || before == ASCII.minus || before == ASCII.dot { return KeyMatch(name: key, isWholeKey: false) }
-            if isUpper(b[start]), isLower(before) || isDigit(before) { return KeyMatch(name: key, isWholeKey: false) }
+            if before == ASCII.underscore || before == ASCII.minus || before == ASCII.dot { return match(false) }
+            if isUpper(b[start]), isLower(before) || isDigit(before) { return match(false) }
         }
         return nil
     }
