@@ -369,6 +369,8 @@ public struct Redactor: Sendable {
         let quote = b[k]
         let escaped = b[k - 1] == ASCII.backslash
         let keyEnd = escaped ? k - 1 : k
+        // Rule most keys out by their last byte before walking back over them.
+        guard keyEnd > 0, lastBytes[Int(lower(b[keyEnd - 1]))] else { return nil }
         var keyStart = keyEnd
         while keyStart > 0, keyEnd - keyStart < 128, Self.isKeyByte(b[keyStart - 1]) { keyStart -= 1 }
         guard keyStart > 0, keyStart < keyEnd, b[keyStart - 1] == quote else { return nil }
