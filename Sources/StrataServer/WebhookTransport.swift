@@ -20,7 +20,7 @@ public struct HTTPWebhookTransport: WebhookTransport {
     static let maxRedirects = 3
 
     /// The client's own redirect handling is off: `send` decides which to follow.
-    static let nonRedirectingClient: HTTPClient = {
+    public static let nonRedirectingClient: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
