@@ -180,6 +180,12 @@ enum DiagnosisSection {
         webhook.initialBackoff = try entry.nanoseconds(
             "initial_backoff", default: webhook.initialBackoff, range: .milliseconds(10)...(.seconds(3600)))
         webhook.maxBackoff = try entry.nanoseconds("max_backoff", default: webhook.maxBackoff, range: .milliseconds(10)...(.seconds(86400)))
+        webhook.allowLinkLocal = try entry.bool("allow_link_local", default: false)
+        do {
+            try webhook.validateURL()
+        } catch {
+            throw entry.error(entry.key("url"), error.description)
+        }
         for header in try entry.strings("headers") ?? [] {
             guard let colon = header.firstIndex(of: ":"), colon != header.startIndex else {
                 throw entry.error(entry.key("headers"), "expected 'Name: value', found '\(header)'")

@@ -33,7 +33,7 @@ struct AgentCommand: AsyncParsableCommand {
     var tokenFile: String?
 
     @Option(name: .long, help: "Where records go: http (the collector) or stdout (JSON lines).")
-    var sink: String?
+    var sink: AgentConfiguration.Sink?
 
     @Flag(name: .long, help: "Read every matched file to its end, deliver, commit checkpoints and exit.")
     var once = false
@@ -66,7 +66,7 @@ struct AgentCommand: AsyncParsableCommand {
         if let checkpointDir { try tree.set(path: ["checkpoint_dir"], text: checkpointDir) }
         if let collector { try tree.set(path: ["output", "collector"], text: collector) }
         if let tokenFile { try tree.set(path: ["output", "token_file"], text: tokenFile) }
-        if let sink { try tree.set(path: ["output", "sink"], text: sink) }
+        if let sink { try tree.set(path: ["output", "sink"], text: sink.rawValue) }
         if let metricsListen { try tree.set(path: ["metrics_listen"], text: metricsListen) }
         for assignment in set { try tree.set(assignment) }
         var configuration = try AgentConfiguration(tree: tree)

@@ -44,7 +44,7 @@ struct DiagnoseCommand: AsyncParsableCommand {
     var baselineTo: String?
 
     @Option(name: [.customShort("o"), .long], help: "Report format: json, md or html.")
-    var format = "json"
+    var format: ReportFormat = .json
 
     @Option(name: .long, help: "Write the report to this file instead of standard output.")
     var output: String?
@@ -59,7 +59,7 @@ struct DiagnoseCommand: AsyncParsableCommand {
     var tokenFile: String?
 
     @Option(name: .long, help: "Clock that places records in time: runtime (the container runtime's, kept by the collector when it took the application's; reads one day either side) or stored.")
-    var clock = "runtime"
+    var clock: DiagnosisClock = .runtime
 
     @Option(name: .long, help: "Most suspects to report.")
     var maxSuspects = 10
@@ -67,11 +67,9 @@ struct DiagnoseCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        guard ["json", "md", "html"].contains(format) else { throw ValidationError("-o must be json, md or html, found '\(format)'") }
         guard (dataDir == nil) != (collector == nil) else {
             throw ValidationError("give exactly one of --data-dir DIR or --collector URL")
         }
-        guard ["runtime", "stored"].contains(clock) else { throw ValidationError("--clock must be runtime or stored, found '\(clock)'") }
         guard maxSuspects >= 1 else { throw ValidationError("--max-suspects must be at least 1") }
     }
 
@@ -102,7 +100,7 @@ struct DiagnoseCommand: AsyncParsableCommand {
             // LogStore would replay and repair the write-ahead log and delete files it does not list).
             let snapshot = try LocalQueryService.snapshot(of: dataDir) { logger.warning("\($0)") }
             report = try diagnoser.diagnose(
-                window: window, baseline: baseline, source: SnapshotRecordSource(snapshot: snapshot, clock: clock == "stored" ? .stored : .runtime()))
+                window: window, baseline: baseline, source: SnapshotRecordSource(snapshot: snapshot, clock: clock == .stored ? .stored : .runtime()))
         } else if let collector {
             let service = RemoteQueryService(base: collector, token: try token())
             // The query API selects by stored time, so the runtime clock cannot be applied here.
@@ -116,9 +114,9 @@ struct DiagnoseCommand: AsyncParsableCommand {
 
         let text: Data
         switch format {
-        case "md": text = Data(report.markdown().utf8)
-        case "html": text = Data(report.html().utf8)
-        default: text = try report.jsonData() + Data("\n".utf8)
+        case .md: text = Data(report.markdown().utf8)
+        case .html: text = Data(report.html().utf8)
+        case .json: text = try report.jsonData() + Data("\n".utf8)
         }
         if let output {
             do {

@@ -40,7 +40,7 @@ struct GenerateCommand: AsyncParsableCommand {
     var out: String
 
     @Option(name: .long, help: "Generate a scenario instead of a node tree: cascade (one fault in a small cluster) or random (a cluster drawn from a seed), see below.")
-    var scenario: String?
+    var scenario: ScenarioChoice?
 
     @Option(name: .long, help: "Containers to create (default 10; not with --scenario).")
     var containers: Int?
@@ -67,7 +67,7 @@ struct GenerateCommand: AsyncParsableCommand {
     var faultWorkload: String?
 
     @Option(name: .long, help: "Scenario: exceptions, crash, latency; random only: swallowed_exception, wrong_return, network_delay, cpu_contention.")
-    var faultType = "exceptions"
+    var faultType: IncidentFaultKind = .exceptions
 
     @Option(name: .long, help: "Scenario: share of the faulty workload's requests that fail (exceptions) or are slow (latency).")
     var faultIntensity = 0.6
@@ -98,16 +98,13 @@ struct GenerateCommand: AsyncParsableCommand {
 
     func run() async throws {
         if let scenario {
-            guard scenario == "cascade" || scenario == "random" else {
-                throw ValidationError("--scenario knows 'cascade' and 'random', found '\(scenario)'")
-            }
-            guard scenario == "random" || (topologySeed == nil && networkDelayMs == nil && cpuSlowdown == nil) else {
+            guard scenario == .random || (topologySeed == nil && networkDelayMs == nil && cpuSlowdown == nil) else {
                 throw ValidationError("--topology-seed, --network-delay-ms and --cpu-slowdown go with --scenario random")
             }
             guard containers == nil, namespaces == nil, size == nil, corruptRate == nil else {
                 throw ValidationError("--containers, --namespaces, --size and --corrupt-rate shape the node tree; --scenario cascade has its own cluster (use --rate and the durations)")
             }
-            try generateScenario(random: scenario == "random")
+            try generateScenario(random: scenario == .random)
             return
         }
         let size = self.size ?? "50MB"
@@ -150,10 +147,7 @@ struct GenerateCommand: AsyncParsableCommand {
         spec.windowLoadFactor = windowLoad
         spec.networkDelayMs = networkDelayMs
         spec.cpuSlowdown = cpuSlowdown
-        guard let kind = IncidentFaultKind(rawValue: faultType) else {
-            throw ValidationError("--fault-type must be one of \(IncidentFaultKind.allCases.map(\.rawValue).joined(separator: ", ")), found '\(faultType)'")
-        }
-        spec.faultKind = kind
+        spec.faultKind = faultType
         spec.faultIntensity = faultIntensity
         spec.requestsPerSecond = rate
         spec.baselineSeconds = try Self.seconds(baseline, option: "--baseline")

@@ -73,23 +73,21 @@ struct IncidentsListCommand: AsyncParsableCommand {
     @OptionGroup var client: CollectorClientOptions
 
     @Option(name: .long, help: "open, resolved or all.")
-    var state = "all"
+    var state: IncidentStateFilter = .all
 
     @Option(name: .long, help: "At most this many (1-1000).")
     var limit = 100
 
     @Option(name: [.customShort("o"), .long], help: "text or json.")
-    var format = "text"
+    var format: ListingFormat = .text
 
     func validate() throws {
-        guard ["open", "resolved", "all"].contains(state) else { throw ValidationError("--state must be open, resolved or all, found '\(state)'") }
-        guard ["text", "json"].contains(format) else { throw ValidationError("-o must be text or json, found '\(format)'") }
         guard (1...IncidentAPI.maxLimit).contains(limit) else { throw ValidationError("--limit must be from 1 to \(IncidentAPI.maxLimit)") }
     }
 
     func run() async throws {
-        let data = try await client.get("/api/v1/incidents?state=\(state)&limit=\(limit)")
-        if format == "json" {
+        let data = try await client.get("/api/v1/incidents?state=\(state.rawValue)&limit=\(limit)")
+        if format == .json {
             FileHandle.standardOutput.write(data)
             return
         }
@@ -113,10 +111,9 @@ struct IncidentsShowCommand: AsyncParsableCommand {
     @OptionGroup var client: CollectorClientOptions
 
     @Option(name: [.customShort("o"), .long], help: "md, json or html (html: the report page alone).")
-    var format = "md"
+    var format: ReportFormat = .md
 
     func validate() throws {
-        guard ["md", "json", "html"].contains(format) else { throw ValidationError("-o must be md, json or html, found '\(format)'") }
         guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw ValidationError("'\(id)' is not an incident id (letters, digits, - and _)")
         }
@@ -124,7 +121,7 @@ struct IncidentsShowCommand: AsyncParsableCommand {
 
     func run() async throws {
         let data = try await client.get("/api/v1/incidents/\(id)")
-        if format == "json" {
+        if format == .json {
             FileHandle.standardOutput.write(data)
             return
         }
@@ -134,7 +131,7 @@ struct IncidentsShowCommand: AsyncParsableCommand {
         } catch {
             throw IncidentsError("the collector's answer for \(id) could not be read: \(error)")
         }
-        let text = format == "html" ? detail.report.html() : IncidentText.markdown(detail)
+        let text = format == .html ? detail.report.html() : IncidentText.markdown(detail)
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 }

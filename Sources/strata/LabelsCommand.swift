@@ -24,16 +24,15 @@ struct LabelsCommand: AsyncParsableCommand {
     @OptionGroup var range: RangeOptions
 
     @Option(name: [.customShort("o"), .long], help: "Output: text or json.")
-    var output = "text"
+    var output: ListingFormat = .text
 
     func run() async throws {
-        guard output == "text" || output == "json" else { throw ValidationError("-o must be text or json") }
         let service = try source.service()
         let timeRange = try range.resolve()
-        let formatter = OutputFormatter(colour: Terminal.colour("auto"))
+        let formatter = OutputFormatter(colour: Terminal.colour(.auto))
         if let label {
             let result = try await service.stats(query, by: [Field(name: label)], range: timeRange)
-            if output == "json" {
+            if output == .json {
                 FileHandle.standardOutput.write(Data(QueryAPI.stats(result, tookMs: 0)))
             } else {
                 print(formatter.table(result))
@@ -41,7 +40,7 @@ struct LabelsCommand: AsyncParsableCommand {
             return
         }
         let labels = try await service.labels(query, range: timeRange)
-        if output == "json" {
+        if output == .json {
             FileHandle.standardOutput.write(Data(QueryAPI.labels(labels, tookMs: nil)))
         } else {
             print(formatter.labels(labels))

@@ -43,10 +43,10 @@ struct QueryCommand: AsyncParsableCommand {
     var cursor: String?
 
     @Option(name: [.customShort("o"), .long], help: "Output: text, json or raw.")
-    var output = "text"
+    var output: RecordFormat = .text
 
     @Option(name: .long, help: "Colour: auto (when standard output is a terminal), always, never.")
-    var color = "auto"
+    var color: ColourChoice = .auto
 
     @Flag(name: .long, help: "Print only the number of matching records.")
     var count = false
@@ -58,7 +58,7 @@ struct QueryCommand: AsyncParsableCommand {
     var histogram: String?
 
     func run() async throws {
-        guard let format = RecordFormat(rawValue: output) else { throw ValidationError("-o must be text, json or raw") }
+        let format = output
         guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be from 1 to 10000") }
         let service = try source.service()
         let timeRange = try range.resolve()
@@ -190,11 +190,11 @@ enum Terminal {
         FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
     }
 
-    static func colour(_ setting: String) -> Bool {
+    static func colour(_ setting: ColourChoice) -> Bool {
         switch setting {
-        case "always": return true
-        case "never": return false
-        default: return isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        case .always: return true
+        case .never: return false
+        case .auto: return isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         }
     }
 

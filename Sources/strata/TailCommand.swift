@@ -31,13 +31,13 @@ struct TailCommand: AsyncParsableCommand {
     var tokenFile: String?
 
     @Option(name: [.customShort("o"), .long], help: "Output: text, json or raw.")
-    var output = "text"
+    var output: RecordFormat = .text
 
     @Option(name: .long, help: "Colour: auto, always, never.")
-    var color = "auto"
+    var color: ColourChoice = .auto
 
     func run() async throws {
-        guard let format = RecordFormat(rawValue: output) else { throw ValidationError("-o must be text, json or raw") }
+        let format = output
         let node: QueryNode
         do {
             node = try QueryParser.parse(query)

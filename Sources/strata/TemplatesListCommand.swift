@@ -20,14 +20,13 @@ struct TemplatesListCommand: AsyncParsableCommand {
     var limit = 50
 
     @Option(name: [.customShort("o"), .long], help: "Output: text or json.")
-    var output = "text"
+    var output: ListingFormat = .text
 
     func run() async throws {
         guard (1...1000).contains(limit) else { throw ValidationError("--limit must be from 1 to 1000") }
-        guard output == "text" || output == "json" else { throw ValidationError("-o must be text or json") }
         let timeRange = try range.resolve()
         let answer = try await source.service().templates(query, range: timeRange, limit: limit)
-        if output == "json" {
+        if output == .json {
             FileHandle.standardOutput.write(Data(QueryAPI.templates(answer, tookMs: answer.tookMs)))
         } else {
             print(OutputFormatter(colour: false).templates(answer))

@@ -110,7 +110,7 @@ final class RecordingTransport: BatchTransport, @unchecked Sendable {
                     state.batches.append(decoded.id)
                     state.records += decoded.records
                 }
-                return .accepted
+                return .accepted(tooOld: 0)
             }
         }
     }

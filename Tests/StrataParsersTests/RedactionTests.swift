@@ -41,6 +41,74 @@ final class RedactionTests: XCTestCase {
         }
     }
 
+    /// `key: value` with a bare key, as in HTTP headers, YAML and hand-written messages.
+    func testBareKeyColonValue() {
+        assertRedacted("password: hunter2", "password: [REDACTED]")
+        assertRedacted("Password:hunter2", "Password:[REDACTED]")
+        assertRedacted("login failed; password: hunter2 user=bob", "login failed; password: [REDACTED] user=bob")
+        assertRedacted("retrying with token: t0k3n-abc", "retrying with token: [REDACTED]")
+        assertRedacted("X-Api-Key: k-123abc took 5ms", "X-Api-Key: [REDACTED] took 5ms")
+        assertRedacted("headers={Accept: */*, x-api-key: zz9}", "headers={Accept: */*, x-api-key: [REDACTED]}")
+        assertRedacted("db_pass: s3cr3t in use", "db_pass: [REDACTED] in use")
+        assertRedacted("secret: 'two words' loaded", "secret: '[REDACTED]' loaded")
+        assertRedacted("pass=hunter2 host=db", "pass=[REDACTED] host=db")
+        assertRedacted("SMTP_PASS=hunter2", "SMTP_PASS=[REDACTED]")
+        assertRedacted("passphrase: correct-horse", "passphrase: [REDACTED]")
+    }
+
+    /// The credentials of an authorization header go whatever the scheme; the scheme stays.
+    func testAuthorizationHeadersOfAnyScheme() {
+        assertRedacted("Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic [REDACTED]")
+        assertRedacted("GET /x authorization: Basic QWxhZGRpbjpvcGVu1 took 5ms", "GET /x authorization: Basic [REDACTED] took 5ms")
+        assertRedacted("Authorization: Negotiate YIIBhgYGKwYBBQUCoII", "Authorization: Negotiate [REDACTED]")
+        assertRedacted(
+            "Proxy-Authorization: Digest username=\"bob\", realm=\"api\", response=\"6629fae4\"\nnext line",
+            "Proxy-Authorization: Digest [REDACTED]\nnext line")
+        assertRedacted(
+            "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261121/us-east-1/s3/aws4_request, Signature=fe5f80f7",
+            "Authorization: AWS4-HMAC-SHA256 [REDACTED]")
+        assertRedacted("authorization=Basic YWxhZGRpbjpvcGVuc2VzYW1l&x=1", "authorization=Basic [REDACTED]&x=1")
+        assertRedacted(#"{"Authorization":"Basic dXNlcjpwYXNz"}"#, #"{"Authorization":"[REDACTED]"}"#)
+    }
+
+    func testCredentialsInURLs() {
+        assertRedacted("connecting to postgres://app:s3cr3t@db.prod:5432/orders", "connecting to postgres://app:[REDACTED]@db.prod:5432/orders")
+        assertRedacted("GET https://user:pw@host/path?q=1", "GET https://user:[REDACTED]@host/path?q=1")
+        assertRedacted("redis://:p@ss@cache:6379", "redis://:[REDACTED]@cache:6379")
+        assertRedacted(
+            "cloning https://0123456789abcdefABCDEF0123456789abcdefAB@git.example/x.git",
+            "cloning https://[REDACTED]@git.example/x.git")
+        assertRedacted(#"url="amqp://guest:guest@mq:5672/""#, #"url="amqp://guest:[REDACTED]@mq:5672/""#)
+    }
+
+    /// JSON carried inside a JSON string (a request body logged as a field) arrives with its
+    /// quotes escaped.
+    func testEscapedJSON() {
+        assertRedacted(#"{\"api_key\":\"abc123\",\"user\":\"bob\"}"#, #"{\"api_key\":\"[REDACTED]\",\"user\":\"bob\"}"#)
+        assertRedacted(#"body="{\"password\": \"x y\"}""#, #"body="{\"password\": \"[REDACTED]\"}""#)
+        assertRedacted(#"{\"token\":12345}"#, #"{\"token\":[REDACTED]}"#)
+    }
+
+    /// Lines of every realistic format the throughput check uses (ids, times, URLs, host:port,
+    /// key=value), and ordinary sentences around the new shapes, pass unchanged.
+    func testOrdinaryLinesAreUntouched() {
+        for format in ["json", "logfmt", "klog", "logback", "python", "nginx", "syslog", "plain"] {
+            for line in ThroughputCheck.lines(format, count: 300) {
+                XCTAssertNil(redactor.redact(line), line)
+            }
+        }
+        for text in [
+            "reset your password: use the link", "the token: it expired yesterday", "request failed: authorization: denied for user bob",
+            "connected to 10.0.0.1:5432 at 10:00:00.123", "Dec  7 10:00:00 node sshd[12]: Accepted publickey for root",
+            "ssh://git@example.com/repo.git", "https://example.com/@user/posts", "http://[::1]:8080/healthz",
+            "mail sent to bob@example.com", "password reset requested by alice@example.com", "secret rotation: done at 10:00",
+            "https://shop.example.com/?redirect=https://x.example/", #"{\"user\":\"bob\",\"n\":1}"#, "time: 12ms, tokens_used: 40",
+            "compass=north bypass=on", "Authorization: [REDACTED]",
+        ] {
+            XCTAssertNil(redactor.redact(text), text)
+        }
+    }
+
     func testAWSAccessKeys() {
         assertRedacted("using AKIAIOSFODNN7EXAMPLE for s3", "using [REDACTED] for s3")
         assertRedacted("id=ASIAY34FZKBOKMUTVV7A,", "id=[REDACTED],")
@@ -75,6 +143,14 @@ final class RedactionTests: XCTestCase {
     func testRedactionIsIdempotent() {
         let once = redactor.redact("password=hunter2 Bearer abcdefghijk")!
         XCTAssertNil(redactor.redact(once))
+        for text in [
+            "Authorization: Basic dXNlcjpwYXNz", "https://user:pw@host/", #"{\"api_key\":\"abc123\"}"#, "password: hunter2",
+            "Authorization: Digest username=\"bob\", response=\"1\"",
+        ] {
+            let redacted = redactor.redact(text) ?? text
+            XCTAssertNotEqual(redacted, text)
+            XCTAssertNil(redactor.redact(redacted), redacted)
+        }
     }
 
     func testUserPatternsWithPrefilterAndSecretGroup() throws {

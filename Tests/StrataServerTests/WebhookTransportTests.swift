@@ -231,3 +231,72 @@ func pendingIncident(id: String, at now: Int64, outbox: [PendingNotification]) -
         baseline: FrozenBaseline(from: IncidentTime(now - 600), to: IncidentTime(now), workloads: []), outbox: outbox,
         failedNotifications: [])
 }
+
+/// A redirect to another receiver (another port here: another origin) is not followed: the
+/// signed body never reaches it, and the answer says where it pointed.
+@Test func transportDoesNotFollowARedirectToAnotherOrigin() async throws {
+    let elsewhere = try LoopbackWebhookReceiver()
+    defer { elsewhere.stop() }
+    for status in [301, 302, 307, 308] {
+        let receiver = try LoopbackWebhookReceiver(script: [.init(status: status, headers: ["Location": elsewhere.url])])
+        defer { receiver.stop() }
+        let response = try await HTTPWebhookTransport().send(signedRequest(url: receiver.url, body: "{}", timestamp: 1))
+        #expect(response.status == status)
+        #expect(response.bodyPrefix.contains("redirect to \(elsewhere.url) not followed"), "\(response.bodyPrefix)")
+        #expect(receiver.received.count == 1)
+    }
+    #expect(elsewhere.received.isEmpty)
+}
+
+/// A receiver that moved a path on the same host with 307/308 is followed, body and signature
+/// intact; a 302 on the same host (a client may turn it into a GET) is not.
+@Test func transportFollowsSameOriginRepeatRedirectsOnly() async throws {
+    let receiver = try LoopbackWebhookReceiver(script: [.init(status: 308, headers: ["Location": "/hooks/moved"])])
+    defer { receiver.stop() }
+    let body = "{\"event\":\"opened\"}"
+    let response = try await HTTPWebhookTransport().send(signedRequest(url: receiver.url, body: body, timestamp: 1_700_000_000))
+    #expect(response.status == 200)
+    let received = receiver.received
+    #expect(received.map(\.requestLine) == ["POST /hooks/strata HTTP/1.1", "POST /hooks/moved HTTP/1.1"])
+    #expect(received.last?.body == Array(body.utf8))
+    #expect(received.last?.headers["x-strata-signature"] == received.first?.headers["x-strata-signature"])
+
+    let found = try LoopbackWebhookReceiver(script: [.init(status: 302, headers: ["Location": "/hooks/moved"])])
+    defer { found.stop() }
+    let answer = try await HTTPWebhookTransport().send(signedRequest(url: found.url, body: body, timestamp: 1))
+    #expect(answer.status == 302 && found.received.count == 1)
+
+    // A receiver redirecting to itself forever is given up after a few hops.
+    let loop = try LoopbackWebhookReceiver(script: Array(repeating: .init(status: 307, headers: ["Location": "/hooks/strata"]), count: 10))
+    defer { loop.stop() }
+    let looped = try await HTTPWebhookTransport().send(signedRequest(url: loop.url, body: body, timestamp: 1))
+    #expect(looped.status == 307 && loop.received.count == HTTPWebhookTransport.maxRedirects + 1)
+}
+
+/// A collector whose configuration names a link-local webhook does not start, and says which
+/// URL and what to do.
+@Test func collectorRefusesToStartWithALinkLocalWebhook() throws {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("strata-webhook-start-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    try "s3cret\n".write(toFile: root + "/secret", atomically: true, encoding: .utf8)
+    let url = "http://169.254.169.254/latest/meta-data/"
+    try """
+        diagnosis:
+          webhooks:
+            - name: ops
+              url: \(url)
+              secret_file: \(root)/secret
+        """.write(toFile: root + "/collector.yaml", atomically: true, encoding: .utf8)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: collectorExecutable())
+    process.arguments = ["collector", "--data-dir", root + "/data", "--listen", "127.0.0.1:\(try freeLoopbackPort())", "--config", root + "/collector.yaml"]
+    let errors = Pipe()
+    process.standardError = errors
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus != 0)
+    #expect(message.contains(url) && message.contains("allow_link_local: true") && message.contains("webhooks"), "\(message)")
+}

@@ -56,11 +56,12 @@ public final class Shipper: Sendable {
                 continue
             }
             switch await transport.deliver(batch) {
-            case .accepted:
+            case .accepted(let tooOld):
                 commit(batch)
                 queue.removeHead(head)
                 metrics.batchesAcknowledged.increment()
                 metrics.recordsShipped.increment(by: Int64(batch.recordCount))
+                if tooOld > 0 { reportTooOld(tooOld, of: batch) }
                 if attempt > 0 { logger.info("receiver is back; delivered batch \(batch.id) after \(attempt) retries") }
                 attempt = 0
             case .rejected(let status, let message):
@@ -91,6 +92,26 @@ public final class Shipper: Sendable {
                 do { try await Task.sleep(for: delay) } catch { return }
             }
         }
+    }
+
+    /// Records older than the collector's retention are acknowledged but not stored; someone
+    /// replaying old logs (an incident's, for a backfill) must learn which files lost lines and
+    /// what to change. The acknowledgement counts them per batch, so the warning names the
+    /// files the batch covered.
+    private func reportTooOld(_ count: Int, of batch: SealedBatch) {
+        metrics.recordsTooOld.increment(by: Int64(count))
+        logger.warning(
+            "the collector refused \(count) of \(batch.recordCount) records of batch \(batch.id) as older than its retention; they are not stored. Files: \(Self.fileList(batch.positions)). To keep older records (a backfill), raise the collector's retention (--retention-max-age, retention.max_age, or retention.namespaces for one namespace) and send them again"
+        )
+    }
+
+    /// The files a batch covered, at most `shown` of them by name.
+    static func fileList(_ positions: [FilePosition], shown: Int = 5) -> String {
+        var paths: [String] = []
+        for position in positions where !paths.contains(position.path) { paths.append(position.path) }
+        guard !paths.isEmpty else { return "(the batch carries no file positions)" }
+        let named = paths.prefix(shown).joined(separator: ", ")
+        return paths.count > shown ? "\(named) and \(paths.count - shown) more" : named
     }
 
     private func commit(_ batch: SealedBatch) {

@@ -7,7 +7,9 @@ import NIOHTTP1
 import StrataCore
 
 public enum DeliveryOutcome: Sendable, Equatable {
-    case accepted
+    /// Acknowledged. `tooOld` of the batch's records were refused by the receiver as older
+    /// than its retention: acknowledged, but not stored (docs/API.md, `too_old`).
+    case accepted(tooOld: Int)
     /// Try again later; `after` is the receiver's Retry-After when it gave one.
     case retry(reason: String, after: Duration?)
     /// The receiver refused the batch for good (4xx other than 408 and 429).
@@ -61,12 +63,34 @@ public final class HTTPBatchTransport: BatchTransport {
     static func outcome(status: Int, headers: HTTPHeaders, message: String) -> DeliveryOutcome {
         switch status {
         case 200..<300:
-            return .accepted
+            return .accepted(tooOld: tooOldCount(acknowledgement: message))
         case 408, 429, 500..<600:
             let after = headers.first(name: "Retry-After").flatMap(parseRetryAfter)
             return .retry(reason: "HTTP \(status) \(message)", after: after)
         default:
             return .rejected(status: status, message: message.isEmpty ? "HTTP \(status)" : message)
+        }
+    }
+
+    /// The `too_old` member of the collector's acknowledgement (docs/API.md); 0 when the body
+    /// is not such an object (another receiver, or a collector that does not count them).
+    static func tooOldCount(acknowledgement body: String) -> Int {
+        var body = body
+        return body.withUTF8 { bytes -> Int in
+            var scanner = JSONScanner(bytes)
+            do {
+                guard try scanner.peekValue() == .object else { return 0 }
+                try scanner.enterObject()
+                while let key = try scanner.nextKey() {
+                    if scanner.string(key) == "too_old", try scanner.peekValue() == .number {
+                        return Int(scanner.text(try scanner.readNumber())).map { max(0, $0) } ?? 0
+                    }
+                    _ = try scanner.skipValue()
+                }
+            } catch {
+                return 0
+            }
+            return 0
         }
     }
 
@@ -112,7 +136,7 @@ public struct StdoutTransport: BatchTransport {
             }
             written += n
         }
-        return .accepted
+        return .accepted(tooOld: 0)
     }
 
     public func shutdown() async {}

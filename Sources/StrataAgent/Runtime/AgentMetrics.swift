@@ -10,6 +10,7 @@ public final class AgentMetrics: Sendable {
     public let linesRead: Counter
     public let bytesRead: Counter
     public let recordsShipped: Counter
+    public let recordsTooOld: Counter
     public let batchesAcknowledged: Counter
     public let batchesRetried: Counter
     public let batchesRejected: Counter
@@ -28,6 +29,8 @@ public final class AgentMetrics: Sendable {
         linesRead = registry.makeCounter(descriptor: Self.descriptor("lines_read", unit: "total", help: "Log lines read from files."))
         bytesRead = registry.makeCounter(descriptor: Self.descriptor("bytes_read", unit: "total", help: "Bytes read from files."))
         recordsShipped = registry.makeCounter(descriptor: Self.descriptor("records_shipped", unit: "total", help: "Records acknowledged by the receiver."))
+        recordsTooOld = registry.makeCounter(
+            descriptor: Self.descriptor("records_too_old", unit: "total", help: "Records the collector acknowledged but refused as older than its retention."))
         batchesAcknowledged = registry.makeCounter(descriptor: Self.descriptor("batches_acknowledged", unit: "total", help: "Batches the receiver acknowledged."))
         batchesRetried = registry.makeCounter(descriptor: Self.descriptor("batches_retried", unit: "total", help: "Delivery attempts that failed and will be retried."))
         batchesRejected = registry.makeCounter(descriptor: Self.descriptor("batches_rejected", unit: "total", help: "Batches permanently refused by the receiver and moved to the dead-letter directory."))

@@ -127,6 +127,9 @@ public struct WebhookConfiguration: Sendable, Hashable {
     public var maxBackoff: Int64 = 300 * ContinuousConfiguration.second
     /// Extra request headers (e.g. `Authorization` for an Alertmanager behind a proxy).
     public var headers: [String: String] = [:]
+    /// Lets the URL point at a link-local or metadata service address (`WebhookURL`), refused
+    /// otherwise.
+    public var allowLinkLocal = false
 
     public init(name: String, url: String, kind: WebhookKind, secret: [UInt8]) {
         self.name = name
@@ -136,16 +139,35 @@ public struct WebhookConfiguration: Sendable, Hashable {
     }
 
     public func validate() throws {
-        let lower = url.lowercased()
-        guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else {
-            throw ContinuousConfigurationError("webhook '\(name)': url must start with http:// or https://, found '\(url)'")
-        }
+        try validateURL()
         guard !secret.isEmpty else {
             throw ContinuousConfigurationError("webhook '\(name)': the signing secret is empty; put one in its secret_file")
         }
         guard maxAttempts >= 1 else { throw ContinuousConfigurationError("webhook '\(name)': max_attempts must be at least 1") }
         guard timeout > 0, initialBackoff > 0, maxBackoff >= initialBackoff else {
             throw ContinuousConfigurationError("webhook '\(name)': timeout and backoff must be positive, max_backoff at least initial_backoff")
+        }
+    }
+
+    /// The URL's shape and address class (`WebhookURL`); the error names the URL and what to write.
+    public func validateURL() throws(ContinuousConfigurationError) {
+        let parsed: WebhookURL
+        do {
+            parsed = try WebhookURL.parse(url)
+        } catch {
+            throw ContinuousConfigurationError("webhook '\(name)': \(error)")
+        }
+        switch parsed.hostClass {
+        case .ordinary:
+            break
+        case .linkLocal where !allowLinkLocal:
+            throw ContinuousConfigurationError(
+                "webhook '\(name)': url '\(url)' points at a link-local address (169.254.0.0/16 or fe80::/10, where cloud metadata services answer); write the receiver's own address or name, or set allow_link_local: true on this webhook if the receiver really listens there")
+        case .metadataService where !allowLinkLocal:
+            throw ContinuousConfigurationError(
+                "webhook '\(name)': url '\(url)' points at a cloud metadata service address; write the receiver's own address or name, or set allow_link_local: true on this webhook if the receiver really listens there")
+        case .linkLocal, .metadataService:
+            break
         }
     }
 }

@@ -53,11 +53,16 @@ public struct RedactionPattern: Sendable {
 /// Built-ins (docs/PARSERS.md, "Redaction"):
 /// - `bearer`: `Bearer <token>` (any case; tokens of 8+ characters) → `Bearer [REDACTED]`;
 /// - `key_value`: the value of a sensitive key written `key=value`, `key="value"`,
-///   `"key":"value"` or `'key': 'value'` — keys `password`, `passwd`, `pwd`, `secret`, `token`,
-///   `api_key`, `apikey`, `access_key`, `secret_key`, `private_key`, `authorization`, also as
-///   the last part of a longer key (`db_password`, `client-secret`, `x.api_key`, `accessToken`).
-///   Attributes whose key is sensitive are redacted whole. Words in running text (`tokenizer`,
-///   `passwords must be 8 chars`) are not keys and stay;
+///   `"key":"value"`, `\"key\":\"value\"` (JSON inside a JSON string), `'key': 'value'` or
+///   `key: value` (headers, YAML) — keys `password`, `passwd`, `pwd`, `pass`, `passphrase`,
+///   `secret`, `token`, `api_key`, `apikey`, `access_key`, `secret_key`, `private_key`,
+///   `authorization`, also as the last part of a longer key (`db_password`, `client-secret`,
+///   `X-Api-Key`, `accessToken`). An authorization value keeps its scheme and loses its
+///   credentials, whatever the scheme (`Authorization: Basic [REDACTED]`). Attributes whose key
+///   is sensitive are redacted whole. Words in running text (`tokenizer`, `passwords must be 8
+///   chars`, `reset your password: use the link`) are not keys and stay;
+/// - `url_credentials`: the password of a URL's user info (`https://user:[REDACTED]@host`), or
+///   a user part that has the look of a token (`https://[REDACTED]@host`);
 /// - `aws_access_key`: `AKIA…`/`ASIA…` access key ids (20 characters);
 /// - `private_key`: `-----BEGIN … PRIVATE KEY-----` blocks through their `-----END …-----` line
 ///   (to the end of the text when the end is missing);
@@ -71,24 +76,38 @@ public struct Redactor: Sendable {
         public static let awsAccessKey = Builtins(rawValue: 1 << 2)
         public static let privateKey = Builtins(rawValue: 1 << 3)
         public static let jwt = Builtins(rawValue: 1 << 4)
-        public static let all: Builtins = [.bearer, .keyValue, .awsAccessKey, .privateKey, .jwt]
+        public static let urlCredentials = Builtins(rawValue: 1 << 5)
+        public static let all: Builtins = [.bearer, .keyValue, .awsAccessKey, .privateKey, .jwt, .urlCredentials]
 
         public static let names: [(String, Builtins)] = [
             ("bearer", .bearer), ("key_value", .keyValue), ("aws_access_key", .awsAccessKey),
-            ("private_key", .privateKey), ("jwt", .jwt),
+            ("private_key", .privateKey), ("jwt", .jwt), ("url_credentials", .urlCredentials),
         ]
     }
 
     public static let replacement = "[REDACTED]"
+    /// The words programs name their secrets with, whatever the program: the spellings of
+    /// "password" (`pass` as in `db_pass`, `user:pass`), of keys and tokens, and the HTTP header
+    /// that carries credentials. Generic by construction: none belongs to one product or data set.
     public static let defaultSensitiveKeys = [
-        "password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "access_key", "secret_key",
-        "private_key", "authorization",
+        "password", "passwd", "pwd", "pass", "passphrase", "secret", "token", "api_key", "apikey", "access_key",
+        "secret_key", "private_key", "authorization",
     ]
+    static let authorizationKey = Array("authorization".utf8)
 
     public let builtins: Builtins
     public let patterns: [RedactionPattern]
-    /// Sensitive key names, lowercased with `-` as `_`.
-    let keys: [[UInt8]]
+    /// The sensitive key names, lowercased with `-` as `_`, one after another and grouped by
+    /// their last byte: name `k` is `keyBytes[keyStarts[k]..<keyStarts[k + 1]]`, and the names
+    /// ending in byte `c` are `keyGroups[c]..<keyGroups[c + 1]`. A key in the text is compared
+    /// only with the names it could end with, and through flat arrays of plain values, which
+    /// cost no reference counting: this runs for many `=` and `:` of every record.
+    let keyBytes: [UInt8]
+    let keyStarts: [Int]
+    let keyGroups: [Int]
+    /// Per name: made of letters only (`password`, not `api_key`), and whether it is `authorization`.
+    let keyIsWord: [Bool]
+    let keyIsAuthorization: [Bool]
     /// Last bytes of the sensitive keys, for a quick rejection.
     let lastBytes: [Bool]
     let triggers: [Bool]
@@ -97,15 +116,28 @@ public struct Redactor: Sendable {
         self.builtins = builtins
         self.patterns = patterns
         let all = Self.defaultSensitiveKeys + extraKeys
-        keys = all.map { Array($0.lowercased().replacingOccurrences(of: "-", with: "_").utf8) }.filter { !$0.isEmpty }
+        let names = all.map { Array($0.lowercased().replacingOccurrences(of: "-", with: "_").utf8) }.filter { !$0.isEmpty }
+            .sorted { $0[$0.count - 1] < $1[$1.count - 1] }
         var last = [Bool](repeating: false, count: 256)
-        for key in keys { last[Int(key.last!)] = true }
+        var groups = [Int](repeating: 0, count: 257)
+        var starts = [0]
+        for name in names {
+            last[Int(name[name.count - 1])] = true
+            starts.append(starts[starts.count - 1] + name.count)
+        }
+        for byte in 0..<256 { groups[byte + 1] = groups[byte] + names.count { Int($0[$0.count - 1]) == byte } }
+        keyBytes = names.flatMap { $0 }
+        keyStarts = starts
+        keyGroups = groups
+        keyIsWord = names.map { $0.allSatisfy(isLetter) }
+        keyIsAuthorization = names.map { $0 == Self.authorizationKey }
         lastBytes = last
         var triggers = [Bool](repeating: false, count: 256)
         if builtins.contains(.keyValue) {
             triggers[Int(ASCII.equals)] = true
             triggers[Int(ASCII.colon)] = true
         }
+        if builtins.contains(.urlCredentials) { triggers[Int(ASCII.colon)] = true }
         if builtins.contains(.bearer) {
             triggers[Int(UInt8(ascii: "B"))] = true
             triggers[Int(UInt8(ascii: "b"))] = true
@@ -204,7 +236,7 @@ public struct Redactor: Sendable {
                         continue
                     }
                 case ASCII.colon:
-                    if let r = jsonValue(b, colonAt: i) {
+                    if let r = colonValue(b, colonAt: i) {
                         ranges.append(r)
                         i = r.upperBound
                         continue
@@ -246,28 +278,51 @@ public struct Redactor: Sendable {
         isAlnum(c) || c == ASCII.underscore || c == ASCII.minus || c == ASCII.dot
     }
 
+    /// Which listed name a key ends with, and whether it is that name alone.
+    struct KeyMatch {
+        /// The key is one of the listed names and nothing else (`password`, not `db_password`).
+        var isWholeKey: Bool
+        var nameIsWord: Bool
+        var isAuthorization: Bool
+
+        /// A single word such as `password` or `token` is also how running text introduces
+        /// something (`reset your password: use the link`); a compound (`api_key`, `X-Api-Key`,
+        /// `db_password`) is not.
+        var isPlainWord: Bool { isWholeKey && nameIsWord }
+    }
+
     /// Whether the key in `range` is sensitive: a listed name, or ends with one after a
     /// separator (`_ . -`) or a camel-case boundary.
     func isSensitiveKey(_ b: Bytes, _ range: Range<Int>) -> Bool {
-        guard !range.isEmpty, range.count <= 128, lastBytes[Int(lower(b[range.upperBound - 1]))] else { return false }
-        for key in keys where key.count <= range.count {
-            let start = range.upperBound - key.count
+        sensitiveKey(b, range) != nil
+    }
+
+    func sensitiveKey(_ b: Bytes, _ range: Range<Int>) -> KeyMatch? {
+        guard !range.isEmpty, range.count <= 128 else { return nil }
+        let lastByte = Int(lower(b[range.upperBound - 1]))
+        guard lastBytes[lastByte] else { return nil }
+        for index in keyGroups[lastByte]..<keyGroups[lastByte + 1] {
+            let nameStart = keyStarts[index]
+            let length = keyStarts[index + 1] - nameStart
+            guard length <= range.count else { continue }
+            let start = range.upperBound - length
             var equal = true
-            for k in 0..<key.count {
+            for k in 0..<length {
                 var c = lower(b[start + k])
                 if c == ASCII.minus { c = ASCII.underscore }
-                if c != key[k] {
+                if c != keyBytes[nameStart + k] {
                     equal = false
                     break
                 }
             }
             guard equal else { continue }
-            if start == range.lowerBound { return true }
+            let match = { (whole: Bool) in KeyMatch(isWholeKey: whole, nameIsWord: keyIsWord[index], isAuthorization: keyIsAuthorization[index]) }
+            if start == range.lowerBound { return match(true) }
             let before = b[start - 1]
-            if before == ASCII.underscore || before == ASCII.minus || before == ASCII.dot { return true }
-            if isUpper(b[start]), isLower(before) || isDigit(before) { return true }
+            if before == ASCII.underscore || before == ASCII.minus || before == ASCII.dot { return match(false) }
+            if isUpper(b[start]), isLower(before) || isDigit(before) { return match(false) }
         }
-        return false
+        return nil
     }
 
     func isSensitiveKey(_ key: String) -> Bool {
@@ -278,26 +333,49 @@ public struct Redactor: Sendable {
     @inline(__always)
     func keyValue(_ b: Bytes, equalsAt i: Int) -> Range<Int>? {
         let n = b.count
-        guard i > 0, i + 1 < n, b[i + 1] != ASCII.equals else { return nil }
+        // The byte before `=` ends the key: most keys end in a byte no sensitive name ends in.
+        guard i > 0, i + 1 < n, b[i + 1] != ASCII.equals, lastBytes[Int(lower(b[i - 1]))] else { return nil }
         var keyStart = i
         while keyStart > 0, i - keyStart < 128, Self.isKeyByte(b[keyStart - 1]) { keyStart -= 1 }
-        guard keyStart < i, isSensitiveKey(b, keyStart..<i) else { return nil }
+        guard keyStart < i, let key = sensitiveKey(b, keyStart..<i) else { return nil }
+        if key.isAuthorization, let credentials = authorizationCredentials(b, from: i + 1, keyStart: keyStart) {
+            return credentials.isEmpty ? nil : credentials
+        }
         return value(b, from: i + 1)
     }
 
-    /// `"key": "value"`, `'key': 'value'`: the value's range.
+    /// What follows a `:`: a URL's user info (`scheme://user:password@`), a quoted key's value,
+    /// or a bare key's value.
+    @inline(__always)
+    func colonValue(_ b: Bytes, colonAt i: Int) -> Range<Int>? {
+        if i + 2 < b.count, b[i + 1] == ASCII.slash, b[i + 2] == ASCII.slash {
+            return builtins.contains(.urlCredentials) ? urlCredentials(b, schemeColonAt: i) : nil
+        }
+        guard builtins.contains(.keyValue), i > 0 else { return nil }
+        let before = b[i - 1]
+        if before == ASCII.quote || before == ASCII.apostrophe || before == ASCII.space { return jsonValue(b, colonAt: i) }
+        // Most colons follow a digit (times, ports): one table look-up rules them out.
+        guard Self.isKeyByte(before), lastBytes[Int(lower(before))] else { return nil }
+        return bareKeyValue(b, colonAt: i)
+    }
+
+    /// `"key": "value"`, `'key': 'value'`, and JSON kept inside a JSON string, where the quotes
+    /// arrive escaped (`{\"api_key\":\"value\"}`): the value's range.
     @inline(__always)
     func jsonValue(_ b: Bytes, colonAt i: Int) -> Range<Int>? {
         var k = i - 1
         while k >= 0, b[k] == ASCII.space { k -= 1 }
         guard k > 0, b[k] == ASCII.quote || b[k] == ASCII.apostrophe else { return nil }
         let quote = b[k]
-        let keyEnd = k
+        let escaped = b[k - 1] == ASCII.backslash
+        let keyEnd = escaped ? k - 1 : k
+        // Rule most keys out by their last byte before walking back over them.
+        guard keyEnd > 0, lastBytes[Int(lower(b[keyEnd - 1]))] else { return nil }
         var keyStart = keyEnd
         while keyStart > 0, keyEnd - keyStart < 128, Self.isKeyByte(b[keyStart - 1]) { keyStart -= 1 }
-        guard keyStart > 0, keyStart < keyEnd, b[keyStart - 1] == quote, isSensitiveKey(b, keyStart..<keyEnd) else {
-            return nil
-        }
+        guard keyStart > 0, keyStart < keyEnd, b[keyStart - 1] == quote else { return nil }
+        if escaped, keyStart < 2 || b[keyStart - 2] != ASCII.backslash { return nil }
+        guard isSensitiveKey(b, keyStart..<keyEnd) else { return nil }
         var j = i + 1
         while j < b.count, b[j] == ASCII.space { j += 1 }
         guard j < b.count else { return nil }
@@ -342,6 +420,141 @@ public struct Redactor: Sendable {
             k += 1
         }
         return k > j ? j..<k : nil
+    }
+
+    /// `key: value` with a bare key (HTTP headers, YAML, `password: x`): the value's range.
+    func bareKeyValue(_ b: Bytes, colonAt i: Int) -> Range<Int>? {
+        let n = b.count
+        var keyStart = i
+        while keyStart > 0, i - keyStart < 128, Self.isKeyByte(b[keyStart - 1]) { keyStart -= 1 }
+        guard let key = sensitiveKey(b, keyStart..<i) else { return nil }
+        var j = i + 1
+        while j < n, isBlank(b[j]) { j += 1 }
+        guard j < n, b[j] != ASCII.newline, b[j] != ASCII.carriageReturn else { return nil }
+        if b[j] == ASCII.openBrace || b[j] == ASCII.openBracket || b.hasLiteral("null", at: j) { return nil }
+        if key.isAuthorization, let credentials = authorizationCredentials(b, from: j, keyStart: keyStart) {
+            return credentials.isEmpty ? nil : credentials
+        }
+        guard let value = value(b, from: j) else { return nil }
+        // A quoted value is a value; a bare one after a plain word counts only where a key/value
+        // field stands (at the start of a line or after a delimiter) or where the value ends the
+        // field — not in the middle of a sentence.
+        if !key.isPlainWord || b[j] == ASCII.quote || b[j] == ASCII.apostrophe { return value }
+        return startsField(b, keyStart) || endsField(b, value.upperBound) ? value : nil
+    }
+
+    /// Whether a key starting at `start` opens a field: the start of the text or of a line, or
+    /// after a tab or a delimiter (`{ [ ( , ; |`), spaces allowed in between.
+    func startsField(_ b: Bytes, _ start: Int) -> Bool {
+        var k = start
+        while k > 0, b[k - 1] == ASCII.space { k -= 1 }
+        guard k > 0 else { return true }
+        switch b[k - 1] {
+        case ASCII.newline, ASCII.carriageReturn, ASCII.tab, ASCII.openBrace, ASCII.openBracket, ASCII.openParen, ASCII.comma,
+            UInt8(ascii: ";"), UInt8(ascii: "|"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Whether a value ending at `end` ends its field: the end of the text or the line, a
+    /// delimiter, or another `key=`/`key:` pair after blanks.
+    func endsField(_ b: Bytes, _ end: Int) -> Bool {
+        let n = b.count
+        var k = end
+        while k < n, isBlank(b[k]) { k += 1 }
+        guard k < n else { return true }
+        switch b[k] {
+        case ASCII.newline, ASCII.carriageReturn, ASCII.comma, UInt8(ascii: ";"), UInt8(ascii: "|"), ASCII.closeBrace, ASCII.closeBracket,
+            ASCII.closeParen:
+            return true
+        default:
+            guard k > end else { return false }
+            var word = k
+            while word < n, Self.isKeyByte(b[word]) { word += 1 }
+            return word > k && word < n && (b[word] == ASCII.equals || b[word] == ASCII.colon)
+        }
+    }
+
+    /// `<scheme> <credentials>` after an authorization key, for any scheme (`Basic`, `Digest`,
+    /// `Negotiate`, `AWS4-HMAC-SHA256`, …): the credentials' range, the scheme kept. A token
+    /// (base64 and the like) ends at a blank; parameters (`username="x", response="y"`) run to
+    /// the end of the line. Empty when the credentials are redacted already (the scheme must not
+    /// be taken for a value then); nil when the value does not have that shape.
+    func authorizationCredentials(_ b: Bytes, from j: Int, keyStart: Int) -> Range<Int>? {
+        let n = b.count
+        var k = j
+        while k < n, isAlnum(b[k]) || b[k] == ASCII.minus { k += 1 }
+        guard k > j, k - j <= 32, k < n, b[k] == ASCII.space else { return nil }
+        var start = k
+        while start < n, b[start] == ASCII.space { start += 1 }
+        guard start < n else { return nil }
+        if b.hasLiteral("[REDACTED]", at: start) { return start..<start }
+        var end = start
+        var parameters = false
+        while end < n, Self.isTokenByte(b[end]) {
+            // `name=value` or `name="value"`, not base64 padding at the token's end.
+            if b[end] == ASCII.equals, end + 1 < n, b[end + 1] != ASCII.equals, !isSpaceOrControl(b[end + 1]) {
+                parameters = true
+            }
+            end += 1
+        }
+        if parameters {
+            while end < n, b[end] != ASCII.newline, b[end] != ASCII.carriageReturn { end += 1 }
+        }
+        guard end > start else { return nil }
+        // Credentials are random-looking (digits, symbols, mixed case); a plain word after
+        // `authorization: failed` is prose, taken only where a header field stands.
+        if parameters || Self.looksRandom(b, start..<end) || startsField(b, keyStart) || endsField(b, end) { return start..<end }
+        return nil
+    }
+
+    /// Holds a digit, a symbol or an upper-case letter after the first: not a word of prose.
+    static func looksRandom(_ b: Bytes, _ range: Range<Int>) -> Bool {
+        for k in range where !isLetter(b[k]) || (k > range.lowerBound && isUpper(b[k])) { return true }
+        return false
+    }
+
+    /// `scheme://user:password@host`: the password's range. A user part alone stays (`git@`,
+    /// `postgres@`) unless it has the look of a token: 20 or more characters mixing letters and
+    /// digits (`https://<token>@host`).
+    func urlCredentials(_ b: Bytes, schemeColonAt i: Int) -> Range<Int>? {
+        let n = b.count
+        var schemeStart = i
+        while schemeStart > 0, isAlnum(b[schemeStart - 1]) || b[schemeStart - 1] == ASCII.plus || b[schemeStart - 1] == ASCII.minus
+            || b[schemeStart - 1] == ASCII.dot
+        {
+            schemeStart -= 1
+        }
+        guard schemeStart < i, isLetter(b[schemeStart]) else { return nil }
+        let start = i + 3
+        var at: Int?
+        var end = start
+        // The authority ends at the path, query or fragment, or where the URL does.
+        while end < n {
+            let c = b[end]
+            if c <= ASCII.space || c == ASCII.slash || c == UInt8(ascii: "?") || c == ASCII.hash || c == ASCII.quote
+                || c == ASCII.apostrophe || c == ASCII.lessThan || c == ASCII.greaterThan || c == ASCII.backslash
+            {
+                break
+            }
+            if c == ASCII.at { at = end }
+            end += 1
+        }
+        guard let at, at > start else { return nil }
+        var colon = start
+        while colon < at, b[colon] != ASCII.colon { colon += 1 }
+        if colon < at {
+            guard colon + 1 < at, !b.hasLiteral("[REDACTED]", at: colon + 1) else { return nil }
+            return (colon + 1)..<at
+        }
+        var letters = false
+        var digits = false
+        for k in start..<at {
+            if isLetter(b[k]) { letters = true } else if isDigit(b[k]) { digits = true }
+        }
+        return at - start >= 20 && letters && digits && !b.hasLiteral("[REDACTED]", at: start) ? start..<at : nil
     }
 
     @inline(__always)

@@ -1,4 +1,5 @@
 import Logging
+import StrataConfiguration
 import StrataCore
 import StrataParsers
 import StrataStore
@@ -52,6 +53,8 @@ public final class IngestPipeline: Sendable {
     private let logger: Logger
     /// Whether the last batch was refused for disk space: logged once per episode, not per batch.
     private let refusingForDisk = Mutex(false)
+    /// Records refused as older than retention: said at most once a minute, with the count since.
+    let tooOldWarning = OccasionalWarning(intervalNanos: 60 * 1_000_000_000)
 
     init(
         normalizer: Normalizer, templates: TemplateAnnotator, store: LogStore, continuous: ContinuousDiagnosis?,
@@ -103,6 +106,9 @@ public final class IngestPipeline: Sendable {
             metrics.duplicate()
             return IngestAcknowledgement(batchID: batch.id, outcome: .duplicate, dropped: dropped)
         case .stored(let accepted, let tooOld, let duplicateRecords):
+            if tooOld > 0, let count = tooOldWarning.note(tooOld, now: WallClock.monotonicNanos()) {
+                logger.warning("\(tooOldMessage(count))")
+            }
             continuous?.observe(records)
             metrics.accepted(
                 records: accepted, bytes: batch.receivedBytes, tooOld: tooOld, dropped: dropped, duplicates: duplicateRecords)
@@ -110,6 +116,21 @@ public final class IngestPipeline: Sendable {
                 batchID: batch.id, outcome: .stored(accepted: accepted, tooOld: tooOld, duplicateRecords: duplicateRecords),
                 dropped: dropped)
         }
+    }
+
+    /// What a backfill of old logs needs to hear: that records vanished, and which setting keeps them.
+    func tooOldMessage(_ count: Int) -> String {
+        let options = store.options
+        var message =
+            "refused \(count) record(s) older than the retention since the last such warning (acknowledged, not stored); "
+            + "retention.max_age is \(DurationText.format(.nanoseconds(options.retentionNanos)))"
+        if !options.namespaceRetentionNanos.isEmpty {
+            let overrides = options.namespaceRetentionNanos.sorted { $0.key < $1.key }
+                .map { "\($0.key): \(DurationText.format(.nanoseconds($0.value)))" }
+            message += " (retention.namespaces: \(overrides.joined(separator: ", ")))"
+        }
+        return message
+            + ". To store older records (a backfill), raise retention.max_age (flag --retention-max-age) or add the namespace to retention.namespaces, restart the collector and send them again"
     }
 
     /// Counts a batch a front end refused before it reached the pipeline (decoding, limits,
