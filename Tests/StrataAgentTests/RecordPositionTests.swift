@@ -16,7 +16,7 @@ final class AgentRecordPositionTests: XCTestCase {
         var delivered: [(body: String, position: RecordPosition?)] { state.withLock { $0 } }
 
         func deliver(_ batch: SealedBatch) async -> DeliveryOutcome {
-            guard !batch.frame.isEmpty else { return .accepted }
+            guard !batch.frame.isEmpty else { return .accepted(tooOld: 0) }
             guard let decoded = try? WireBatch.decode(batch.frame) else {
                 return .rejected(status: 400, message: "undecodable frame")
             }
@@ -26,7 +26,7 @@ final class AgentRecordPositionTests: XCTestCase {
                     delivered.append((record.body, decoded.positions.isEmpty ? nil : decoded.positions[index]))
                 }
             }
-            return .accepted
+            return .accepted(tooOld: 0)
         }
 
         func shutdown() async {}
