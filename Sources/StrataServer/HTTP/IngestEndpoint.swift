@@ -31,8 +31,12 @@ struct IngestEndpoint: Sendable {
         let collected: ByteBuffer
         do {
             collected = try await request.body.collect(upTo: limits.maxBodyBytes)
-        } catch {
+        } catch is NIOTooManyBytesError {
             return refuse(.bodyTooLarge(limit: limits.maxBodyBytes))
+        } catch {
+            // The connection broke or was closed (http.body_timeout) before the body ended:
+            // nothing about the batch was refused, and no client is left to read this.
+            return ErrorAnswer.response(status: 408, code: "request_timeout", message: "the request body did not arrive whole: \(error)")
         }
         let decoded = IngestRequest(
             body: Array(buffer: collected), contentEncoding: request.headers[.contentEncoding]?.lowercased(),
