@@ -324,8 +324,9 @@ final class QueryRoutes: Sendable {
                 try await stall.guarding { try await writer.write(ByteBuffer(string: ": following\n\n")) }
             }
             var lastWrite = ContinuousClock.now
-            // Ends with the client (its connection closes: `ConnectionGuard` closes it when the
-            // client stops sending), or when the collector shuts down (so it need not wait).
+            // Ends with the client (`ConnectionGuard` closes the connection when the client hangs
+            // up, `StalledWrite` when it stops reading), or when the collector shuts down (so it
+            // need not wait).
             while !Task.isCancelled && !Task.isShuttingDownGracefully && channel.isActive {
                 let arrivals = feed.store.arrivals(after: position, limit: TailFeed.batchLimit)
                 var out: [UInt8] = []

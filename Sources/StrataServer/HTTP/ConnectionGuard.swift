@@ -182,7 +182,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         if case .headerOverflow = parseError {
             answer(
                 context, status: 414, code: "query_too_long",
-                message: "the request line and headers are limited to \(HTTPLimits.maxRequestHeadBytes / 1024) KiB each; queries (q) to \(QueryLimits.maxQueryBytes) bytes")
+                message: "the request line, each header and all headers together are limited to \(HTTPLimits.maxRequestHeadBytes / 1024) KiB; queries (q) to \(QueryLimits.maxQueryBytes) bytes")
         } else {
             answer(context, status: 400, code: "bad_request", message: "the request is not valid HTTP/1.1: \(parseError)")
         }
