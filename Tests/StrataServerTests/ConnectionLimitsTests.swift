@@ -211,8 +211,17 @@ final class ConnectionLimitsTests: XCTestCase {
             XCTAssertTrue(text.contains("Content-Type: application/json"), text)
             XCTAssertTrue(responseBody(text).hasPrefix("{\"code\":\"\(code)\",\"message\":\""), text)
         }
+        // A body whose chunked framing breaks: the ingest route answers, once, and nothing is stored.
+        let brokenBody = try RawConnection(port: port)
+        brokenBody.send(
+            "POST /api/v1/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZZ\r\n\r\n")
+        let (brokenBytes, _) = try await onOwnThread { brokenBody.readUntilClosed(timeout: 10) }
+        let broken = String(decoding: brokenBytes, as: UTF8.self)
+        XCTAssertEqual(statusCode(broken), 400, broken)
+        XCTAssertTrue(responseBody(broken).hasPrefix("{\"code\":\"bad_request\",\"message\":\"the request body is not valid HTTP/1.1"), broken)
+        XCTAssertEqual(broken.components(separatedBy: "\r\nServer: strata\r\n").count - 1, 1, "one answer: \(broken)")
         let exposition = try await metrics(port)
-        XCTAssertTrue(exposition.contains("strata_collector_requests_unparsable_total 3"), exposition)
+        XCTAssertTrue(exposition.contains("strata_collector_requests_unparsable_total 4"), exposition)
     }
 
     // MARK: Readiness

@@ -38,6 +38,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var requestsAwaitingAnswer = 0
     /// Whether the application began the answer to the oldest of them.
     private var answerStarted = false
+    /// The request broke while the application answers it: its answer is the last one.
+    private var closeAfterAnswer = false
     private var headerTimer: Scheduled<Void>?
     private var bodyTimer: Scheduled<Void>?
     private var shutdownTimer: Scheduled<Void>?
@@ -144,6 +146,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             requestsAwaitingAnswer = max(0, requestsAwaitingAnswer - 1)
             answerStarted = false
+            if closeAfterAnswer {
+                context.writeAndFlush(data, promise: promise)
+                context.close(promise: nil)
+                return
+            }
         }
         context.write(data, promise: promise)
     }
@@ -175,7 +182,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         metrics.requestUnparsable()
         guard requestsAwaitingAnswer == 0 else {
             // The application is answering a request whose body broke: it sees the error and
-            // answers; a second answer here would interleave with its own.
+            // answers; a second answer here would interleave with its own, and Hummingbird's
+            // empty 400 after it is cut off by closing once that answer ends.
+            closeAfterAnswer = true
             context.fireErrorCaught(error)
             return
         }
