@@ -5,12 +5,12 @@ import StrataParsers
 import StrataStore
 
 /// The collector's YAML configuration (pipelines/collector.yaml, documented there): its
-/// `normalize:`, `storage:`, `retention:` and `diagnosis:` sections. Front ends read the file
+/// `normalize:`, `storage:`, `retention:`, `diagnosis:` and `http:` sections. Front ends read the file
 /// into a `ConfigTree`, lay their flags over it (`--set`, `--retention-max-age`, …) and hand it
 /// here, so a flag and a key are checked alike and every error names the full key.
 extension CollectorConfiguration {
     /// The sections `--set` may reach; `normalize:` rules are lists, edited in the file.
-    public static let settableSections = ["storage", "retention", "diagnosis"]
+    public static let settableSections = ["storage", "retention", "diagnosis", "http"]
 
     /// Reads every section this configuration has onto the defaults already set; an unknown key
     /// in a section or a bad value fails naming the key.
@@ -18,6 +18,29 @@ extension CollectorConfiguration {
         normalizer = try NormalizerConfiguration(section: tree.section("normalize"))
         try StorageSection.read(tree, into: &self)
         diagnosis = try DiagnosisSection.read(tree)
+        http = try HTTPSection.read(tree, defaults: http)
+    }
+}
+
+/// `http:`: timeouts, the connection cap and the tail limits (docs/API.md, "Connections").
+enum HTTPSection {
+    static func read(_ tree: ConfigTree, defaults: HTTPLimits) throws(ConfigurationError) -> HTTPLimits {
+        let section = tree.section("http")
+        var limits = defaults
+        let hour = Duration.seconds(3600)
+        limits.headerTimeout = try section.duration("header_timeout", default: limits.headerTimeout, range: .milliseconds(100)...hour)
+        limits.bodyTimeout = try section.duration("body_timeout", default: limits.bodyTimeout, range: .milliseconds(100)...hour)
+        limits.idleTimeout = try section.duration("idle_timeout", default: limits.idleTimeout, range: .milliseconds(100)...hour)
+        limits.shutdownTimeout = try section.duration("shutdown_timeout", default: limits.shutdownTimeout, range: .zero...hour)
+        if let text = try section.string("max_connections"), text.lowercased() != "auto" {
+            limits.maxConnections = try section.integer("max_connections", default: 0, range: 1...10_000_000)
+        }
+        limits.maxTails = try section.integer("max_tails", default: limits.maxTails, range: 1...100_000)
+        limits.maxTailsPerCaller = try section.integer("max_tails_per_caller", default: limits.maxTailsPerCaller, range: 1...100_000)
+        limits.tailStallTimeout = try section.duration(
+            "tail_stall_timeout", default: limits.tailStallTimeout, range: .milliseconds(100)...hour)
+        try section.rejectUnknownKeys()
+        return limits
     }
 }
 

@@ -21,6 +21,12 @@ final class CollectorMetrics: Sendable {
     let segmentRecords: Gauge
     let partitions: Gauge
     let diskAvailable: Gauge
+    let connectionsOpen: Gauge
+    let connectionsRefused: Counter
+    let requestsUnparsable: Counter
+    let tailStreams: Gauge
+    let tailStalled: Counter
+    let tailGaps: Counter
     /// Store counters are cumulative values read at each scrape; the Prometheus counters are
     /// advanced by the difference to the last scrape.
     private let storeCounters: [(read: @Sendable (MaintenanceCounters) -> Int64, counter: Counter)]
@@ -53,6 +59,27 @@ final class CollectorMetrics: Sendable {
         segmentRecords = gauge("segment_records", "", "Records in live segments.")
         partitions = gauge("partitions", "", "Hour partitions with live segments.")
         diskAvailable = gauge("disk_available", "bytes", "Free bytes on the data directory's file system; ingest stops below storage.min_free_disk.")
+        connectionsOpen = gauge("connections_open", "", "HTTP connections open now (at most http.max_connections).")
+        connectionsRefused = counter(
+            "connections_refused", "Connections answered 503 too_many_connections and closed: http.max_connections were open.")
+        requestsUnparsable = counter("requests_unparsable", "Requests NIO's HTTP parser refused (answered 400 or 414 and closed).")
+        tailStreams = gauge("tail_streams", "", "Live tail streams open now.")
+        tailStalled = counter("tail_stalled", "Tail streams disconnected because their client took nothing for http.tail_stall_timeout.")
+        tailGaps = counter("tail_gaps", "Gap events sent to tail streams that lagged behind what the collector holds.")
+        for phase in ["header", "body", "shutdown"] {
+            registry.makeCounter(
+                descriptor: .init(
+                    namespace: "strata", subsystem: "collector", metricName: "connections_timed_out", unitName: "total",
+                    helpText: "Connections closed by a timeout, by phase (header, body, shutdown)."),
+                labels: [("phase", phase)])
+        }
+        for reason in ["caller", "total"] {
+            registry.makeCounter(
+                descriptor: .init(
+                    namespace: "strata", subsystem: "collector", metricName: "tail_refused", unitName: "total",
+                    helpText: "Tail requests answered 429 too_many_tails, by the limit reached (caller, total)."),
+                labels: [("limit", reason)])
+        }
         func labelled(_ name: String, _ help: String, _ label: String, _ value: String) -> Counter {
             registry.makeCounter(
                 descriptor: .init(namespace: "strata", subsystem: "collector", metricName: name, unitName: "total", helpText: help),
@@ -90,6 +117,29 @@ final class CollectorMetrics: Sendable {
     }
 
     func duplicate() { duplicates.increment() }
+
+    func connectionOpened() { connectionsOpen.increment() }
+    func connectionClosed() { connectionsOpen.decrement() }
+    func connectionRefused() { connectionsRefused.increment() }
+    func requestUnparsable() { requestsUnparsable.increment() }
+
+    func connectionTimedOut(phase: String) {
+        registry.makeCounter(
+            descriptor: .init(
+                namespace: "strata", subsystem: "collector", metricName: "connections_timed_out", unitName: "total",
+                helpText: "Connections closed by a timeout, by phase (header, body, shutdown)."),
+            labels: [("phase", phase)]
+        ).increment()
+    }
+
+    func tailRefused(limit: String) {
+        registry.makeCounter(
+            descriptor: .init(
+                namespace: "strata", subsystem: "collector", metricName: "tail_refused", unitName: "total",
+                helpText: "Tail requests answered 429 too_many_tails, by the limit reached (caller, total)."),
+            labels: [("limit", limit)]
+        ).increment()
+    }
 
     func accepted(records count: Int, bytes size: Int, tooOld old: Int, dropped drops: Int, duplicates: Int) {
         batches.increment()

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import Prometheus
@@ -30,6 +31,8 @@ public struct CollectorConfiguration: Sendable {
     public var parsers = ParserRegistry.builtins
     /// Continuous diagnosis (`diagnosis:` in the configuration); nil leaves it off.
     public var diagnosis: ContinuousConfiguration?
+    /// Timeouts, the connection cap and the tail limits (`http:` in the configuration).
+    public var http = HTTPLimits()
 
     public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
 }
@@ -46,7 +49,13 @@ public final class CollectorServer: Service {
     /// Normalize, annotate, store, observe, count: what every ingest protocol calls.
     public let pipeline: IngestPipeline
     private let logger: Logger
-    private let metrics: CollectorMetrics
+    let metrics: CollectorMetrics
+    /// What `/readyz` answers: whether the store can write.
+    let readiness: Readiness
+    /// Connections open, against `http.max_connections`.
+    let connections: ConnectionCount
+    /// Live tails open, against `http.max_tails` and `http.max_tails_per_caller`.
+    let tails: TailAdmission
     /// Set once the server listens; tests bind port 0 and read the real port here.
     public let boundPort = AsyncStream<Int>.makeStream()
 
@@ -56,12 +65,21 @@ public final class CollectorServer: Service {
                 "refusing to listen on \(configuration.host) without a token: set a token (--token-file or collector.yaml) or listen on 127.0.0.1"
             )
         }
+        let descriptorLimit = ConnectionBudget.descriptorLimit()
+        if let configured = configuration.http.maxConnections, configured > descriptorLimit - ConnectionBudget.minimumReserve {
+            throw CollectorError(
+                "http.max_connections \(configured) leaves the store fewer than \(ConnectionBudget.minimumReserve) of this process's \(descriptorLimit) file descriptors (ulimit -n): lower it or raise the limit"
+            )
+        }
+        connections = ConnectionCount(limit: configuration.http.effectiveMaxConnections)
         self.configuration = configuration
         self.logger = logger
         // First: the store locks the data directory against a second collector.
         store = try LogStore(directory: configuration.dataDirectory, options: configuration.store, logger: logger)
         templates = TemplateAnnotator(dataDirectory: configuration.dataDirectory, logger: logger)
         metrics = CollectorMetrics()
+        readiness = Readiness(store: store, dataDirectory: configuration.dataDirectory)
+        tails = TailAdmission(limits: configuration.http, metrics: metrics)
         if let diagnosis = configuration.diagnosis {
             continuous = try ContinuousDiagnosis(
                 configuration: diagnosis, dataDirectory: configuration.dataDirectory, store: store, logger: logger,
@@ -71,7 +89,7 @@ public final class CollectorServer: Service {
         }
         pipeline = IngestPipeline(
             normalizer: Normalizer(configuration: configuration.normalizer, registry: configuration.parsers),
-            templates: templates, store: store, continuous: continuous, metrics: metrics, logger: logger)
+            templates: templates, store: store, continuous: continuous, metrics: metrics, logger: logger, readiness: readiness)
     }
 
     static func isLoopback(_ host: String) -> Bool {
@@ -82,8 +100,11 @@ public final class CollectorServer: Service {
         if configuration.tokens.isEmpty {
             logger.warning("no token configured: accepting unauthenticated batches, on loopback (\(configuration.host)) only")
         }
+        logger.info(
+            "serving at most \(connections.limit) connections (http.max_connections; this process may open \(ConnectionBudget.descriptorLimit()) file descriptors)")
         let app = Application(
             router: makeRouter(),
+            server: .http1(configuration: httpChannelConfiguration()),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "strata"),
             onServerRunning: { [boundPort] channel in
                 boundPort.continuation.yield(channel.localAddress?.port ?? 0)
@@ -123,6 +144,20 @@ public final class CollectorServer: Service {
         templates.save()
     }
 
+    /// Hummingbird's HTTP/1.1 channel with its idle timeout and NIO's head limits, and the
+    /// `ConnectionGuard` for what they lack (the cap, header and body timeouts, the shutdown
+    /// deadline, JSON answers to unparsable requests).
+    func httpChannelConfiguration() -> HTTP1Channel.Configuration {
+        let limits = configuration.http
+        let connections = self.connections
+        let metrics = self.metrics
+        return HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionGuard(limits: limits, count: connections, metrics: metrics)],
+            idleTimeout: TimeAmount(limits.idleTimeout),
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: HTTPLimits.maxRequestHeadBytes, maxHeaderListSize: HTTPLimits.maxRequestHeadBytes))
+    }
+
     /// Stops the background threads and flushes the head, off the cooperative thread pool.
     private static func stop(_ maintenance: StoreMaintenance) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -150,12 +185,13 @@ public final class CollectorServer: Service {
         registerQueryRoutes(on: api)  // /api/v1/query, /stats, /labels, /tail, /templates (QueryRoutes.swift)
         registerIncidentRoutes(on: api, diagnosis: continuous)
         router.get("/healthz") { _, _ in "ok\n" }
-        router.get("/readyz") { [store] _, _ -> Response in
-            let statistics = store.statistics
-            let ready = statistics.headBytes < store.options.headLimitBytes
-            return Response(
-                status: ready ? .ok : .serviceUnavailable,
-                body: .init(byteBuffer: ByteBuffer(string: ready ? "ready\n" : "head full, flushing\n")))
+        router.get("/readyz") { [readiness] _, _ -> Response in
+            let verdict = readiness.check()
+            guard let code = verdict.code else {
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"ready\":true}\n")))
+            }
+            return ErrorAnswer.response(status: 503, code: code, message: verdict.message)
         }
         router.get("/metrics") { [self] _, _ -> Response in
             Response(

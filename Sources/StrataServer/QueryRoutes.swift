@@ -18,11 +18,12 @@ extension CollectorServer {
         let miner = templates.miner
         let routes = QueryRoutes(
             store: store,
-            templateAliases: { text in TemplateID(text).map { miner.aliases(of: $0).map(\.description) } })
+            templateAliases: { text in TemplateID(text).map { miner.aliases(of: $0).map(\.description) } },
+            tails: tails)
         router.get("/api/v1/query") { request, _ in await routes.query(request) }
         router.get("/api/v1/stats") { request, _ in await routes.stats(request) }
         router.get("/api/v1/labels") { request, _ in await routes.labels(request) }
-        router.get("/api/v1/tail") { request, _ in routes.tail(request) }
+        router.get("/api/v1/tail") { request, context in routes.tail(request, context: context) }
         router.get("/api/v1/templates") { request, _ in await routes.templates(request, miner: miner) }
     }
 }
@@ -40,15 +41,18 @@ public enum QueryLimits {
 final class QueryRoutes: Sendable {
     let store: LogStore
     let tailFeed: TailFeed
+    let tails: TailAdmission
     /// Every id of the template an id names (docs/TEMPLATES.md, "Ids"), for `template:<id>`.
     let templateAliases: @Sendable (String) -> [String]?
 
     init(
         store: LogStore,
-        templateAliases: @escaping @Sendable (String) -> [String]? = { _ in nil }
+        templateAliases: @escaping @Sendable (String) -> [String]? = { _ in nil },
+        tails: TailAdmission
     ) {
         self.store = store
         self.templateAliases = templateAliases
+        self.tails = tails
         tailFeed = TailFeed(store: store)
     }
 
@@ -272,7 +276,12 @@ final class QueryRoutes: Sendable {
     /// `GET /api/v1/tail?q=&format=sse|ndjson`: new matching records as they are stored.
     /// Server-sent events carry `id: <epoch>-<n>`; reconnecting with `Last-Event-ID` (or
     /// `cursor=`) continues exactly after that event while the server still holds it.
-    func tail(_ request: Request) -> Response {
+    ///
+    /// A stream holds at most one write of `TailFeed.writeChunkBytes` beyond what the connection
+    /// buffers: it waits for its client before taking more from the store. A client that lags
+    /// behind what the store holds gets a `gap` event saying how many records it missed; one
+    /// that takes nothing for `http.tail_stall_timeout` is disconnected.
+    func tail(_ request: Request, context: CollectorRequestContext) -> Response {
         let common: Common
         do {
             common = try self.common(request)
@@ -283,30 +292,46 @@ final class QueryRoutes: Sendable {
         } catch {
             return Self.respond(Failure(500, "internal_error", "\(error)"))
         }
+        let ticket: TailAdmission.Ticket
+        switch tails.admit(context.caller) {
+        case .admitted(let admitted):
+            ticket = admitted
+        case .refused(let message):
+            var response = Self.respond(Failure(429, "too_many_tails", message))
+            response.headers[.retryAfter] = "10"
+            return response
+        }
         let sse = (common.parameters["format"] ?? "sse") != "ndjson"
         let resume = request.headers[.lastEventID] ?? common.parameters["cursor"]
         let feed = self.tailFeed
         let plan = common.plan
+        let channel = context.channel
+        let stallTimeout = tails.limits.tailStallTimeout
         let body = ResponseBody { writer in
+            // Holds the stream's place among the admitted tails until the body ends.
+            let ticket = ticket
+            let stall = StalledWrite(channel: channel, timeout: stallTimeout, onStall: ticket.countStall)
+            func gapEvent(_ message: String) -> [UInt8] {
+                ticket.countGap()
+                let json = QueryAPI.error(code: "gap", message: message)
+                return sse ? Array("event: gap\ndata: ".utf8) + json.dropLast(json.last == 0x0A ? 1 : 0) + Array("\n\n".utf8) : json
+            }
             let subscription = feed.subscribe(resumingAfter: resume)
             var position = subscription.position
             if let gap = subscription.gap {
-                if sse {
-                    try await writer.write(ByteBuffer(string: "event: gap\ndata: \(String(decoding: QueryAPI.error(code: "gap", message: gap), as: UTF8.self).trimmingCharacters(in: .newlines))\n\n"))
-                } else {
-                    try await writer.write(ByteBuffer(bytes: QueryAPI.error(code: "gap", message: gap)))
-                }
+                try await stall.guarding { try await writer.write(ByteBuffer(bytes: gapEvent(gap))) }
             } else if sse {
-                try await writer.write(ByteBuffer(string: ": following\n\n"))
+                try await stall.guarding { try await writer.write(ByteBuffer(string: ": following\n\n")) }
             }
             var lastWrite = ContinuousClock.now
-            // Ends with the client, or when the collector shuts down (so it need not wait).
-            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            // Ends with the client (`ConnectionGuard` closes the connection when the client hangs
+            // up, `StalledWrite` when it stops reading), or when the collector shuts down (so it
+            // need not wait).
+            while !Task.isCancelled && !Task.isShuttingDownGracefully && channel.isActive {
                 let arrivals = feed.store.arrivals(after: position, limit: TailFeed.batchLimit)
                 var out: [UInt8] = []
                 if arrivals.missed > 0 {
-                    let message = "\(arrivals.missed) records passed while this stream lagged behind and were not delivered"
-                    out += sse ? Array("event: gap\ndata: ".utf8) + QueryAPI.error(code: "gap", message: message) + [0x0A] : QueryAPI.error(code: "gap", message: message)
+                    out += gapEvent("\(arrivals.missed) records passed while this stream lagged behind and were not delivered")
                 }
                 for (offset, record) in arrivals.records.enumerated() where plan.matches(record) {
                     var json = JSONWriter()
@@ -319,14 +344,21 @@ final class QueryRoutes: Sendable {
                         out += json.bytes
                         out.append(0x0A)
                     }
+                    if out.count >= TailFeed.writeChunkBytes {
+                        let chunk = out
+                        try await stall.guarding { try await writer.write(ByteBuffer(bytes: chunk)) }
+                        out.removeAll(keepingCapacity: true)
+                        lastWrite = ContinuousClock.now
+                    }
                 }
                 position = arrivals.through
                 if !out.isEmpty {
-                    try await writer.write(ByteBuffer(bytes: out))
+                    let chunk = out
+                    try await stall.guarding { try await writer.write(ByteBuffer(bytes: chunk)) }
                     lastWrite = ContinuousClock.now
                 } else if ContinuousClock.now - lastWrite > .seconds(15) {
                     // Keeps proxies from closing an idle stream, and notices a gone client.
-                    try await writer.write(ByteBuffer(string: sse ? ": keepalive\n\n" : "\n"))
+                    try await stall.guarding { try await writer.write(ByteBuffer(string: sse ? ": keepalive\n\n" : "\n")) }
                     lastWrite = ContinuousClock.now
                 }
                 if arrivals.records.count < TailFeed.batchLimit {
@@ -356,8 +388,11 @@ final class TailFeed: Sendable {
     let epoch = String(UInt64.random(in: 1...UInt64.max), radix: 36)
     /// How often a stream asks the store for new records.
     static let pollInterval: Duration = .milliseconds(200)
-    /// Records taken from the store at a time by one stream.
-    static let batchLimit = 10_000
+    /// Records taken from the store at a time by one stream: what a stream blocked on its client
+    /// holds (shared with the store, but each a copy of the record's fields).
+    static let batchLimit = 1_000
+    /// A stream writes once it has this much: what it holds beyond the connection's own buffer.
+    static let writeChunkBytes = 64 << 10
 
     init(store: LogStore) { self.store = store }
 

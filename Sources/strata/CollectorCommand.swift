@@ -16,8 +16,8 @@ struct CollectorCommand: AsyncParsableCommand {
             Without a token the collector accepts unauthenticated batches and therefore listens on
             loopback only. Normalization rules come from the `normalize:` section of --config
             (see pipelines/collector.yaml), formats from --parsers-dir; flushing, compaction and
-            retention from its `storage:` and `retention:` sections, which the flags below and
-            `--set` override.
+            retention from its `storage:` and `retention:` sections, timeouts, the connection cap
+            and tail limits from `http:`; the flags below and `--set` override them.
             """)
 
     @Option(name: .long, help: "Directory for the write-ahead log, segments and catalog.")
@@ -44,7 +44,13 @@ struct CollectorCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Keep live segments below this size, e.g. 100GiB; oldest hours go first (retention.max_size).")
     var retentionMaxSize: String?
 
-    @Option(name: .long, help: "Set a storage., retention. or diagnosis. key of the configuration, e.g. --set storage.compaction.min_inputs=8.")
+    @Option(name: .long, help: "Keep at most this many connections open, or auto: the descriptor limit less a reserve for the store (http.max_connections).")
+    var maxConnections: String?
+
+    @Option(name: .long, help: "Close a keep-alive connection idle this long, e.g. 60s (http.idle_timeout).")
+    var idleTimeout: String?
+
+    @Option(name: .long, help: "Set a storage., retention., diagnosis. or http. key of the configuration, e.g. --set storage.compaction.min_inputs=8.")
     var set: [String] = []
 
     @OptionGroup var logging: LoggingOptions
@@ -82,13 +88,15 @@ struct CollectorCommand: AsyncParsableCommand {
         for assignment in set {
             guard CollectorConfiguration.settableSections.contains(where: { assignment.hasPrefix($0 + ".") }) else {
                 throw ConfigurationError(
-                    key: String(assignment.prefix { $0 != "=" }), reason: "--set reaches the storage., retention. and diagnosis. keys only")
+                    key: String(assignment.prefix { $0 != "=" }), reason: "--set reaches the storage., retention., diagnosis. and http. keys only")
             }
             try tree.set(assignment)
         }
         if let flushInterval { try tree.set(path: ["storage", "flush_interval"], text: flushInterval) }
         if let retentionMaxAge { try tree.set(path: ["retention", "max_age"], text: retentionMaxAge) }
         if let retentionMaxSize { try tree.set(path: ["retention", "max_size"], text: retentionMaxSize) }
+        if let maxConnections { try tree.set(path: ["http", "max_connections"], text: maxConnections) }
+        if let idleTimeout { try tree.set(path: ["http", "idle_timeout"], text: idleTimeout) }
         return tree
     }
 }

@@ -6,10 +6,14 @@ import NIOCore
 public struct CollectorRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var caller: Caller
+    /// The connection, for routes that must close it themselves (a tail whose client stopped
+    /// reading: its pending write would otherwise wait forever).
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         caller = Caller(peer: source.channel.remoteAddress?.ipAddress)
+        channel = source.channel
     }
 }
 

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import StrataCore
 
 /// The HTTP side of ingest: reads the body within the limit, hands it to a protocol decoder and
@@ -31,8 +32,14 @@ struct IngestEndpoint: Sendable {
         let collected: ByteBuffer
         do {
             collected = try await request.body.collect(upTo: limits.maxBodyBytes)
-        } catch {
+        } catch is NIOTooManyBytesError {
             return refuse(.bodyTooLarge(limit: limits.maxBodyBytes))
+        } catch let broken as HTTPParserError {
+            return ErrorAnswer.response(status: 400, code: "bad_request", message: "the request body is not valid HTTP/1.1 (\(broken)); resend it whole")
+        } catch {
+            // The connection broke or was closed (http.body_timeout) before the body ended:
+            // nothing about the batch was refused, and no client is left to read this.
+            return ErrorAnswer.response(status: 408, code: "request_timeout", message: "the request body did not arrive whole: \(error)")
         }
         let decoded = IngestRequest(
             body: Array(buffer: collected), contentEncoding: request.headers[.contentEncoding]?.lowercased(),

@@ -51,6 +51,8 @@ public final class IngestPipeline: Sendable {
     private let continuous: ContinuousDiagnosis?
     private let metrics: CollectorMetrics
     private let logger: Logger
+    /// Told whether each write reached the write-ahead log (`/readyz`).
+    private let readiness: Readiness?
     /// Whether the last batch was refused for disk space: logged once per episode, not per batch.
     private let refusingForDisk = Mutex(false)
     /// Records refused as older than retention: said at most once a minute, with the count since.
@@ -58,8 +60,9 @@ public final class IngestPipeline: Sendable {
 
     init(
         normalizer: Normalizer, templates: TemplateAnnotator, store: LogStore, continuous: ContinuousDiagnosis?,
-        metrics: CollectorMetrics, logger: Logger
+        metrics: CollectorMetrics, logger: Logger, readiness: Readiness? = nil
     ) {
+        self.readiness = readiness
         self.normalizer = normalizer
         self.templates = templates
         self.store = store
@@ -98,6 +101,7 @@ public final class IngestPipeline: Sendable {
         } catch {
             throw refused(storeError: error, caller: caller)
         }
+        readiness?.writeSucceeded()
         if refusingForDisk.withLock({ refusing in defer { refusing = false }; return refusing }) {
             logger.notice("disk space is available again; ingest resumed")
         }
@@ -151,6 +155,7 @@ public final class IngestPipeline: Sendable {
             rejection = .diskFull(full.description)
         default:
             logger.error("ingest from \(caller) failed: \(error)")
+            readiness?.writeFailed("\(error)")
             rejection = .storageFailed("the store could not make the batch durable: \(error)")
         }
         metrics.rejected(reason: rejection.code)
