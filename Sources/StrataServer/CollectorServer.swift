@@ -170,6 +170,7 @@ public final class CollectorServer: Service {
 
     func makeRouter() -> Router<CollectorRequestContext> {
         let router = Router(context: CollectorRequestContext.self)
+        router.add(middleware: JSONErrorMiddleware())
         // Every route under /api/v1 needs the bearer token; the probes and /metrics stay open.
         let ingest = IngestEndpoint(
             pipeline: pipeline,

@@ -124,6 +124,13 @@ import Testing
         #expect(buckets == 400 && bodyBuckets["code"]?.string == "too_many_buckets")
         let (ok, _) = try await get(running, "/api/v1/labels", [:], headers: auth)
         #expect(ok == 200)
+        // Paths and methods no route serves are JSON too, not Hummingbird's empty body.
+        let (missing, bodyMissing) = try await get(running, "/api/v2/query", [:], headers: auth)
+        #expect(missing == 404 && bodyMissing["code"]?.string == "not_found")
+        #expect(bodyMissing["message"]?.string?.contains("GET /api/v2/query") == true)
+        let (method, bodyMethod) = try await LoopbackHTTP.request(method: "DELETE", url: running.url + "/api/v1/query", headers: auth, body: [])
+        let methodCode = try JSONValue.parse(bodyMethod)["code"]?.string
+        #expect(method == 404 && methodCode == "not_found")
     }
 
     @Test func tailFollowsAndResumesWithoutDuplicates() async throws {
