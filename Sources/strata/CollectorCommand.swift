@@ -44,7 +44,10 @@ struct CollectorCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Keep live segments below this size, e.g. 100GiB; oldest hours go first (retention.max_size).")
     var retentionMaxSize: String?
 
-    @Option(name: .long, help: "Set a storage., retention. or diagnosis. key of the configuration, e.g. --set storage.compaction.min_inputs=8.")
+    @Option(name: .long, help: "Bytes all ingest requests together may hold in memory, e.g. 96MiB; beyond it ingest answers 429 (ingest.memory_budget).")
+    var ingestMemoryBudget: String?
+
+    @Option(name: .long, help: "Set an ingest., storage., retention. or diagnosis. key of the configuration, e.g. --set storage.compaction.min_inputs=8.")
     var set: [String] = []
 
     @OptionGroup var logging: LoggingOptions
@@ -82,10 +85,11 @@ struct CollectorCommand: AsyncParsableCommand {
         for assignment in set {
             guard CollectorConfiguration.settableSections.contains(where: { assignment.hasPrefix($0 + ".") }) else {
                 throw ConfigurationError(
-                    key: String(assignment.prefix { $0 != "=" }), reason: "--set reaches the storage., retention. and diagnosis. keys only")
+                    key: String(assignment.prefix { $0 != "=" }), reason: "--set reaches the ingest., storage., retention. and diagnosis. keys only")
             }
             try tree.set(assignment)
         }
+        if let ingestMemoryBudget { try tree.set(path: ["ingest", "memory_budget"], text: ingestMemoryBudget) }
         if let flushInterval { try tree.set(path: ["storage", "flush_interval"], text: flushInterval) }
         if let retentionMaxAge { try tree.set(path: ["retention", "max_age"], text: retentionMaxAge) }
         if let retentionMaxSize { try tree.set(path: ["retention", "max_size"], text: retentionMaxSize) }
