@@ -12,14 +12,17 @@ at the end of the scenario:
              the peak during the run and the RSS 15 s after the agent is done ("after").
   ndjson     8 concurrent POSTs of a 200 MiB NDJSON batch, gzip-encoded (identity bodies of
              that size stop at the 64 MiB body limit; gzip is how one gets 200 MiB past it),
-             and again 8 concurrent identity POSTs of the same text. Reports every status.
+             and again 8 concurrent identity POSTs of the same text. Reports every status. Then
+             8 senders each POST 4 different 16 MiB NDJSON batches (the default limit), retrying
+             a 429 after its Retry-After: the budget under sustained load.
   bombs      decompression bombs, 8 concurrent each: gzip NDJSON, zstd NDJSON and lz4 NDJSON
              (Content-Encoding) expanding to 1 GiB of valid lines, and agent wire batches whose
              zstd / lz4 payload expands to 256 MiB (the wire format's largest) with a
              wrong checksum. All must be refused; the figure is what refusing cost.
-  diagnose   on the tree's store (collector restarted on it): `strata diagnose --collector` over
-             the whole store (the collector pages every record out through /api/v1/query), and
-             `strata diagnose --data-dir` (a separate process; its own peak from wait4).
+  diagnose   on the tree's store (collector restarted on it): `strata diagnose --data-dir` over
+             the whole store (a separate process beside the collector; its own peak from wait4),
+             and with --diagnose-modes data-dir,collector also `strata diagnose --collector`
+             (the collector pages every record out through /api/v1/query to the client).
   query      on the same store: the heaviest query shapes over the whole store — 10,000 newest
              records, a regex without a literal counted, `count by pod`, a 1 m histogram —
              each 4 times, 4 at once.
@@ -357,6 +360,37 @@ def scenario_ndjson(args, work, rows):
                             after=collector.rss()))
         finally:
             collector.stop()
+    # Batches within the default limits, 8 senders at once, each sending 4 different batches and
+    # retrying a refused one after its Retry-After: what the budget does under sustained load.
+    with open(text_path, "rb") as f:
+        text = f.read(16 * MiB)
+    text = text[:text.rindex(b"\n") + 1]
+    data = os.path.join(work, "store-ndjson-16")
+    shutil.rmtree(data, ignore_errors=True)
+    collector = Collector(args.strata, data, os.path.join(work, "collector-ndjson-16.log"), args.collector_arg)
+    try:
+        def sender(i):
+            answers = []
+            for n in range(4):
+                headers = {"Content-Type": "application/x-ndjson", "X-Strata-Batch-Id": str(uuid.uuid4())}
+                for _ in range(60):
+                    try:
+                        answer = request("POST", collector.url + "/api/v1/ingest", text, headers)
+                    except OSError as error:
+                        answer = (None, {}, str(error).encode())
+                    answers.append(answer)
+                    if answer[0] != 429:
+                        break
+                    time.sleep(float(answer[1].get("retry-after", "1")))
+            return answers
+        start = time.monotonic()
+        results = concurrently(8, sender)
+        wall = time.monotonic() - start
+        flat = [answer for answers in results for answer in answers]
+        rows.append(row(f"ndjson 8 senders x4 x{len(text) / MiB:.0f}MiB identity, retrying 429", collector, wall,
+                        outcome(flat), after=collector.rss()))
+    finally:
+        collector.stop()
 
 
 def scenario_bombs(args, work, rows):
@@ -407,7 +441,7 @@ def scenario_diagnose(args, work, rows):
         n = parse_rfc3339(newest) + 1_000_000_000
         middle = (o + n) // 2
         window = ["--baseline-from", str(o), "--baseline-to", str(middle), "--from", str(middle), "--to", str(n)]
-        for mode in ("--collector", "--data-dir"):
+        for mode in ["--" + m for m in args.diagnose_modes.split(",")]:
             collector.reset_peak()
             target = collector.url if mode == "--collector" else data
             start = time.monotonic()
@@ -467,6 +501,9 @@ def main():
     parser.add_argument("--size", default="500MB")
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--json")
+    parser.add_argument("--diagnose-modes", default="data-dir",
+                        help="data-dir and/or collector: `--collector` pages every record out through the query "
+                             "API into the client (the collector holds one page); slow")
     parser.add_argument("--collector-arg", action="append", default=[])
     args = parser.parse_args()
     os.makedirs(args.work, exist_ok=True)
