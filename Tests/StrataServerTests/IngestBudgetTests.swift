@@ -10,20 +10,29 @@ import XCTest
 extension CollectorTests {
     func testTheBudgetAnswers429WhileALargeBodyIsInFlightAndAdmitsAgainAfter() async throws {
         let (server, url, task) = try await startCollector { configuration in
-            configuration.maxBodyBytes = 256 << 10
-            configuration.maxDecodedBytes = 256 << 10
+            configuration.maxBodyBytes = 512 << 10
+            configuration.maxDecodedBytes = 512 << 10
             configuration.ingestMemoryBudgetBytes = 384 << 10
         }
         defer { task.cancel() }
         let port = try XCTUnwrap(URLComponents(string: url)?.port)
-        // A sender that declares 300 KiB and sends only the headers and a few bytes: its body is
-        // claimed in full as soon as its length is known, and held while it is in flight.
+        // A sender that declares 300 KiB, sends 200 KiB of it and stalls: its body buffer is
+        // claimed before it is allocated (all 300 KiB when the length is known, or as the
+        // buffer doubles: 64, 128, 256 KiB, the old and the new held together) and stays claimed
+        // while the request is in flight.
         let fd = try connectLoopback(port: port)
         var closed = false
         defer { if !closed { close(fd) } }
         let head = "POST /api/v1/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\n"
-            + "Content-Length: \(300 << 10)\r\n\r\n{\"body\":"
-        XCTAssertEqual(head.utf8.count, Array(head.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) })
+            + "Content-Length: \(300 << 10)\r\n\r\n"
+        let stalled = Array(head.utf8) + [UInt8](repeating: 0x20, count: 200 << 10)
+        var sent = 0
+        while sent < stalled.count {
+            let n = stalled[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            XCTAssertGreaterThan(n, 0)
+            if n <= 0 { break }
+            sent += n
+        }
         try await waitUntil("the stalled body is claimed") { server.ingestBudget.inUse >= 300 << 10 }
 
         // 20 KiB of NDJSON claims 20 KiB for its body and 80 KiB for its records: 400 > 384.
