@@ -56,7 +56,7 @@ public struct DiagnosisConfiguration: Sendable {
 /// likely to be where the trouble started.
 public struct Diagnoser {
     public var configuration: DiagnosisConfiguration
-    private let templater: MessageTemplating
+    let templater: MessageTemplating
 
     public init(configuration: DiagnosisConfiguration = DiagnosisConfiguration(), templater: MessageTemplating = MaskingTemplater()) {
         self.configuration = configuration

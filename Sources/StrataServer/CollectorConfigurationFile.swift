@@ -1,5 +1,6 @@
 import Foundation
 import StrataConfiguration
+import StrataCore
 import StrataDiagnosis
 import StrataParsers
 import StrataStore
@@ -10,12 +11,13 @@ import StrataStore
 /// here, so a flag and a key are checked alike and every error names the full key.
 extension CollectorConfiguration {
     /// The sections `--set` may reach; `normalize:` rules are lists, edited in the file.
-    public static let settableSections = ["storage", "retention", "diagnosis", "http"]
+    public static let settableSections = ["ingest", "storage", "retention", "diagnosis", "http"]
 
     /// Reads every section this configuration has onto the defaults already set; an unknown key
     /// in a section or a bad value fails naming the key.
     public mutating func read(_ tree: ConfigTree) throws(ConfigurationError) {
         normalizer = try NormalizerConfiguration(section: tree.section("normalize"))
+        try IngestSection.read(tree, into: &self)
         try StorageSection.read(tree, into: &self)
         diagnosis = try DiagnosisSection.read(tree)
         http = try HTTPSection.read(tree, defaults: http)
@@ -41,6 +43,29 @@ enum HTTPSection {
             "tail_stall_timeout", default: limits.tailStallTimeout, range: .milliseconds(100)...hour)
         try section.rejectUnknownKeys()
         return limits
+    }
+}
+
+/// `ingest:` — request size limits and the memory budget of requests in flight.
+enum IngestSection {
+    static func read(_ tree: ConfigTree, into configuration: inout CollectorConfiguration) throws(ConfigurationError) {
+        let ingest = tree.section("ingest")
+        configuration.maxBodyBytes = try ingest.bytes("max_body_size", default: configuration.maxBodyBytes, range: 1024...(1 << 30))
+        // The wire format's payloads stop at 256 MiB (docs/WIRE.md); more could never be used.
+        configuration.maxDecodedBytes = try ingest.bytes(
+            "max_decoded_size", default: configuration.maxDecodedBytes, range: 1024...WireFormat.maxPayloadBytes)
+        configuration.ingestMemoryBudgetBytes = try ingest.bytes(
+            "memory_budget", default: configuration.ingestMemoryBudgetBytes, range: (1 << 20)...(1 << 40))
+        // One request at both limits must fit alone, or it would be told to retry forever.
+        let needed = configuration.maxBodyBytes + (1 + IngestMemory.recordsPerTextByte) * configuration.maxDecodedBytes
+        guard configuration.ingestMemoryBudgetBytes >= needed else {
+            throw ConfigurationError(
+                key: "ingest.memory_budget",
+                reason: "must hold one request at the limits: max_body_size + \(1 + IngestMemory.recordsPerTextByte) x max_decoded_size "
+                    + "(its body, decompressed text and decoded records) = \(ByteSize.format(needed)), found "
+                    + "\(ByteSize.format(configuration.ingestMemoryBudgetBytes)); raise it or lower the limits")
+        }
+        try ingest.rejectUnknownKeys()
     }
 }
 

@@ -19,9 +19,14 @@ public struct CollectorConfiguration: Sendable {
     public var port = 4180
     /// Bearer tokens accepted; empty means no authentication (then only loopback is allowed).
     public var tokens: [String] = []
-    public var maxBodyBytes = 64 << 20
-    public var maxDecodedBytes = 256 << 20
+    /// Ingest limits (`ingest:`, docs/RELIABILITY.md "Memory budget"): 16 MiB bodies and texts
+    /// are 16 times the agent's default batch, and one request at both limits (body, text and
+    /// the records decoded from it, `IngestMemory`) fits the 96 MiB budget exactly.
+    public var maxBodyBytes = 16 << 20
+    public var maxDecodedBytes = 16 << 20
     public var maxRecordBytes = 4 << 20
+    /// Bytes every ingest request together may hold in memory (`ingest.memory_budget`).
+    public var ingestMemoryBudgetBytes = 96 << 20
     /// The head is flushed this often even below its size threshold.
     public var flushInterval: Duration = .seconds(10)
     /// Retention and compaction run this often (and after every flush).
@@ -56,6 +61,8 @@ public final class CollectorServer: Service {
     let connections: ConnectionCount
     /// Live tails open, against `http.max_tails` and `http.max_tails_per_caller`.
     let tails: TailAdmission
+    /// What ingest requests hold in memory now, across requests.
+    public let ingestBudget: IngestBudget
     /// Set once the server listens; tests bind port 0 and read the real port here.
     public let boundPort = AsyncStream<Int>.makeStream()
 
@@ -74,12 +81,16 @@ public final class CollectorServer: Service {
         connections = ConnectionCount(limit: configuration.http.effectiveMaxConnections)
         self.configuration = configuration
         self.logger = logger
+        // Request bodies, decompressed texts and segment buffers (1 MiB and more) are mapped
+        // apart and unmapped when freed, instead of staying in the heap (FreeMemory).
+        FreeMemory.tune(mmapThreshold: 1 << 20, trimThreshold: 8 << 20)
         // First: the store locks the data directory against a second collector.
         store = try LogStore(directory: configuration.dataDirectory, options: configuration.store, logger: logger)
         templates = TemplateAnnotator(dataDirectory: configuration.dataDirectory, logger: logger)
         metrics = CollectorMetrics()
         readiness = Readiness(store: store, dataDirectory: configuration.dataDirectory)
         tails = TailAdmission(limits: configuration.http, metrics: metrics)
+        ingestBudget = IngestBudget(capacity: configuration.ingestMemoryBudgetBytes)
         if let diagnosis = configuration.diagnosis {
             continuous = try ContinuousDiagnosis(
                 configuration: diagnosis, dataDirectory: configuration.dataDirectory, store: store, logger: logger,
@@ -176,7 +187,8 @@ public final class CollectorServer: Service {
             pipeline: pipeline,
             limits: IngestLimits(
                 maxBodyBytes: configuration.maxBodyBytes, maxDecodedBytes: configuration.maxDecodedBytes,
-                maxRecordBytes: configuration.maxRecordBytes))
+                maxRecordBytes: configuration.maxRecordBytes),
+            budget: ingestBudget)
         router.group()
             .add(middleware: BearerTokenAuthenticator(tokens: configuration.tokens) { [pipeline] in
                 pipeline.countRefusal(reason: "unauthorized")

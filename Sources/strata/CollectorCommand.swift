@@ -50,7 +50,10 @@ struct CollectorCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Close a keep-alive connection idle this long, e.g. 60s (http.idle_timeout).")
     var idleTimeout: String?
 
-    @Option(name: .long, help: "Set a storage., retention., diagnosis. or http. key of the configuration, e.g. --set storage.compaction.min_inputs=8.")
+    @Option(name: .long, help: "Bytes all ingest requests together may hold in memory, e.g. 96MiB; beyond it ingest answers 429 (ingest.memory_budget).")
+    var ingestMemoryBudget: String?
+
+    @Option(name: .long, help: "Set an ingest., storage., retention., diagnosis. or http. key of the configuration, e.g. --set storage.compaction.min_inputs=8.")
     var set: [String] = []
 
     @OptionGroup var logging: LoggingOptions
@@ -88,10 +91,11 @@ struct CollectorCommand: AsyncParsableCommand {
         for assignment in set {
             guard CollectorConfiguration.settableSections.contains(where: { assignment.hasPrefix($0 + ".") }) else {
                 throw ConfigurationError(
-                    key: String(assignment.prefix { $0 != "=" }), reason: "--set reaches the storage., retention., diagnosis. and http. keys only")
+                    key: String(assignment.prefix { $0 != "=" }), reason: "--set reaches the ingest., storage., retention., diagnosis. and http. keys only")
             }
             try tree.set(assignment)
         }
+        if let ingestMemoryBudget { try tree.set(path: ["ingest", "memory_budget"], text: ingestMemoryBudget) }
         if let flushInterval { try tree.set(path: ["storage", "flush_interval"], text: flushInterval) }
         if let retentionMaxAge { try tree.set(path: ["retention", "max_age"], text: retentionMaxAge) }
         if let retentionMaxSize { try tree.set(path: ["retention", "max_size"], text: retentionMaxSize) }

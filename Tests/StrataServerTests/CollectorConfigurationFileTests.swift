@@ -65,6 +65,21 @@ import Testing
         #expect(failure("", set: ["retention.max_age=106752d"])?.key == "retention.max_age")
     }
 
+    @Test func theIngestBudgetAndLimitsAreIngestKeys() throws {
+        let defaults = try read("")
+        #expect(defaults.maxBodyBytes == 16 << 20 && defaults.maxDecodedBytes == 16 << 20)
+        #expect(defaults.ingestMemoryBudgetBytes == 96 << 20)
+        let set = try read("ingest: {max_body_size: 8MiB, max_decoded_size: 4MiB, memory_budget: 64MiB}")
+        #expect(set.maxBodyBytes == 8 << 20 && set.maxDecodedBytes == 4 << 20 && set.ingestMemoryBudgetBytes == 64 << 20)
+        #expect(try read("", set: ["ingest.memory_budget=200MiB"]).ingestMemoryBudgetBytes == 200 << 20)
+        // One request at both limits (16 MiB + 5 x 16 MiB) must fit the budget alone.
+        let tooSmall = failure("ingest: {memory_budget: 95MiB}")
+        #expect(tooSmall?.key == "ingest.memory_budget")
+        #expect(tooSmall?.description.contains("96MiB") == true, "\(String(describing: tooSmall))")
+        #expect(failure("ingest: {max_decoded_size: 512MiB}")?.key == "ingest.max_decoded_size")
+        #expect(failure("ingest: {max_body: 1MiB}")?.key == "ingest.max_body")
+    }
+
     @Test func unknownKeysAreNamedInEverySection() {
         #expect(failure("storage: {flush_intervall: 1s}")?.description.hasPrefix("storage.flush_intervall: unknown key") == true)
         #expect(failure("diagnosis: {enabled: false, windw: 1m}")?.key == "diagnosis.windw")

@@ -15,4 +15,9 @@ uint32_t strata_crc32c_hardware(uint32_t crc, const void *data, size_t length);
 /// `trim_threshold` (glibc mallopt); no-op elsewhere.
 void strata_tune_malloc(int mmap_threshold, int trim_threshold);
 
+/// Returns the heap's free pages to the kernel, in every arena (glibc malloc_trim(0)): glibc
+/// only gives back the top of a heap, so memory freed in its middle stays in the process.
+/// 1 when memory was released, 0 otherwise or elsewhere.
+int strata_release_free_memory(void);
+
 #endif

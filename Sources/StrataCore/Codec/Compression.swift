@@ -49,6 +49,9 @@ public struct CompressionError: Error, CustomStringConvertible, Sendable, Equata
         case outputLimitExceeded
         /// A context or buffer could not be allocated.
         case outOfMemory
+        /// The caller's `admit` refused the memory the output needed to grow (its memory budget
+        /// is spent for now); the input may be fine.
+        case outputRefused
     }
 
     public let codec: CompressionCodec
@@ -92,6 +95,12 @@ private func codecLimitExceeded(_ codec: CompressionCodec, _ limit: Int) -> Comp
                 + "(possible decompression bomb; raise maxOutputSize if this payload is legitimate)")
 }
 
+private func codecRefused(_ codec: CompressionCodec, _ bytes: Int) -> CompressionError {
+    CompressionError(
+        codec: codec, kind: .outputRefused,
+        message: "\(codec.name) decompression stopped: growing the output to \(bytes) bytes was refused by the memory budget")
+}
+
 private func codecTruncated(_ codec: CompressionCodec, consumed: Int, total: Int) -> CompressionError {
     let what = codec == .lz4 ? "LZ4 frame" : "zstd frame"
     return CompressionError(
@@ -117,6 +126,11 @@ private func codecOutOfMemory(_ codec: CompressionCodec, _ what: String) -> Comp
 /// Decodes into an array that grows geometrically, never beyond
 /// `maxOutputSize + 1` bytes (one extra byte detects overflow of the limit).
 ///
+/// `admit`, when given, is asked before every allocation with the bytes the output will then
+/// hold (while growing, the previous array and the new one); `false` stops with
+/// `.outputRefused` before allocating, so a caller's memory budget is enforced as the output
+/// expands, not after.
+///
 /// `step` must either report `finished` or completely fill the free space it
 /// is given (and the decoder must keep its own input position between calls).
 /// Growing copies what was decoded so far into a larger array, so the common
@@ -125,6 +139,7 @@ private func codecDecodeGrowing(
     codec: CompressionCodec,
     initialCapacity: Int,
     maxOutputSize: Int,
+    admit: ((Int) -> Bool)?,
     step: (UnsafeMutableRawBufferPointer) throws -> (written: Int, finished: Bool)
 ) throws -> [UInt8] {
     let limit = max(0, maxOutputSize)
@@ -133,6 +148,7 @@ private func codecDecodeGrowing(
     var result: [UInt8] = []
     while true {
         let previous = result
+        if let admit, !admit(previous.count + capacity) { throw codecRefused(codec, capacity) }
         var finished = false
         result = try [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
             count = 0
@@ -283,7 +299,9 @@ public final class ZstdDecompressor {
 
     deinit { ZSTD_freeDCtx(context) }
 
-    public func decompress(_ input: UnsafeRawBufferPointer, maxOutputSize: Int) throws -> [UInt8] {
+    public func decompress(
+        _ input: UnsafeRawBufferPointer, maxOutputSize: Int, admit: ((Int) -> Bool)? = nil
+    ) throws -> [UInt8] {
         guard let source = input.baseAddress, input.count > 0 else {
             throw codecTruncated(.zstd, consumed: 0, total: 0)
         }
@@ -304,7 +322,7 @@ public final class ZstdDecompressor {
         var inBuffer = ZSTD_inBuffer(src: source, size: input.count, pos: 0)
         var completedFrames = 0
         let context = self.context
-        return try codecDecodeGrowing(codec: .zstd, initialCapacity: initialCapacity, maxOutputSize: limit) { free in
+        return try codecDecodeGrowing(codec: .zstd, initialCapacity: initialCapacity, maxOutputSize: limit, admit: admit) { free in
             var outBuffer = ZSTD_outBuffer(dst: free.baseAddress, size: free.count, pos: 0)
             while true {
                 let inBefore = inBuffer.pos
@@ -327,8 +345,8 @@ public final class ZstdDecompressor {
         }
     }
 
-    public func decompress(_ input: [UInt8], maxOutputSize: Int) throws -> [UInt8] {
-        try input.withUnsafeBytes { try decompress($0, maxOutputSize: maxOutputSize) }
+    public func decompress(_ input: [UInt8], maxOutputSize: Int, admit: ((Int) -> Bool)? = nil) throws -> [UInt8] {
+        try input.withUnsafeBytes { try decompress($0, maxOutputSize: maxOutputSize, admit: admit) }
     }
 
     public func decompress(_ input: ArraySlice<UInt8>, maxOutputSize: Int) throws -> [UInt8] {
@@ -468,7 +486,9 @@ public final class LZ4FrameDecompressor {
 
     deinit { LZ4F_freeDecompressionContext(context) }
 
-    public func decompress(_ input: UnsafeRawBufferPointer, maxOutputSize: Int) throws -> [UInt8] {
+    public func decompress(
+        _ input: UnsafeRawBufferPointer, maxOutputSize: Int, admit: ((Int) -> Bool)? = nil
+    ) throws -> [UInt8] {
         guard let source = input.baseAddress, input.count > 0 else {
             throw codecTruncated(.lz4, consumed: 0, total: 0)
         }
@@ -497,7 +517,7 @@ public final class LZ4FrameDecompressor {
         var position = headerSize
         var completedFrames = 0
         do {
-            return try codecDecodeGrowing(codec: .lz4, initialCapacity: initialCapacity, maxOutputSize: limit) { free in
+            return try codecDecodeGrowing(codec: .lz4, initialCapacity: initialCapacity, maxOutputSize: limit, admit: admit) { free in
                 guard let destination = free.baseAddress else { throw codecNoProgress(.lz4) }
                 var written = 0
                 while true {
@@ -527,8 +547,8 @@ public final class LZ4FrameDecompressor {
         }
     }
 
-    public func decompress(_ input: [UInt8], maxOutputSize: Int) throws -> [UInt8] {
-        try input.withUnsafeBytes { try decompress($0, maxOutputSize: maxOutputSize) }
+    public func decompress(_ input: [UInt8], maxOutputSize: Int, admit: ((Int) -> Bool)? = nil) throws -> [UInt8] {
+        try input.withUnsafeBytes { try decompress($0, maxOutputSize: maxOutputSize, admit: admit) }
     }
 
     public func decompress(_ input: ArraySlice<UInt8>, maxOutputSize: Int) throws -> [UInt8] {
@@ -568,22 +588,27 @@ extension CompressionCodec {
     ///
     /// This allocates a fresh context per call; on hot paths keep a
     /// `ZstdDecompressor` / `LZ4FrameDecompressor` per task instead.
-    public func decompress(_ input: UnsafeRawBufferPointer, maxOutputSize: Int) throws -> [UInt8] {
+    /// `admit`, when given, is asked before each allocation of output with the bytes the output
+    /// will then hold; `false` stops with `.outputRefused` (a caller's memory budget).
+    public func decompress(
+        _ input: UnsafeRawBufferPointer, maxOutputSize: Int, admit: ((Int) -> Bool)? = nil
+    ) throws -> [UInt8] {
         switch self {
         case .none:
             if input.count > max(0, maxOutputSize) { throw codecLimitExceeded(.none, max(0, maxOutputSize)) }
+            if let admit, !admit(input.count) { throw codecRefused(.none, input.count) }
             return [UInt8](input)
-        case .zstd: return try ZstdDecompressor().decompress(input, maxOutputSize: maxOutputSize)
-        case .lz4: return try LZ4FrameDecompressor().decompress(input, maxOutputSize: maxOutputSize)
+        case .zstd: return try ZstdDecompressor().decompress(input, maxOutputSize: maxOutputSize, admit: admit)
+        case .lz4: return try LZ4FrameDecompressor().decompress(input, maxOutputSize: maxOutputSize, admit: admit)
         }
     }
 
-    public func decompress(_ input: [UInt8], maxOutputSize: Int) throws -> [UInt8] {
+    public func decompress(_ input: [UInt8], maxOutputSize: Int, admit: ((Int) -> Bool)? = nil) throws -> [UInt8] {
         if self == .none {
             if input.count > max(0, maxOutputSize) { throw codecLimitExceeded(.none, max(0, maxOutputSize)) }
             return input
         }
-        return try input.withUnsafeBytes { try decompress($0, maxOutputSize: maxOutputSize) }
+        return try input.withUnsafeBytes { try decompress($0, maxOutputSize: maxOutputSize, admit: admit) }
     }
 
     public func decompress(_ input: ArraySlice<UInt8>, maxOutputSize: Int) throws -> [UInt8] {

@@ -21,7 +21,13 @@ public enum Gzip {
     /// Decompresses one gzip or zlib stream (its header tells which). zlib never produces more
     /// than `maxOutputSize` + 1 bytes, so a decompression bomb is stopped when it passes the
     /// limit, not after it has been expanded.
-    public static func decompress(_ input: [UInt8], maxOutputSize: Int) throws(GzipError) -> [UInt8] {
+    ///
+    /// `admit`, when given, is asked before the output's buffer grows, with the bytes it will
+    /// then hold (the old buffer and the new one while growing); `false` stops with
+    /// `.outputRefused` before allocating: a caller's memory budget, enforced as it expands.
+    public static func decompress(
+        _ input: [UInt8], maxOutputSize: Int, admit: ((Int) -> Bool)? = nil
+    ) throws(GzipError) -> [UInt8] {
         let limit = max(0, maxOutputSize)
         // One byte beyond the limit tells "exactly the limit" from "more".
         let ceiling = limit == Int.max ? limit : limit + 1
@@ -32,7 +38,12 @@ public enum Gzip {
         }
         defer { inflateEnd(&stream) }
         var output: [UInt8] = []
-        output.reserveCapacity(min(ceiling, max(input.count * 4, 16 * 1024)))
+        // A first guess of 4x the input (gzip text usually expands 4-10x), grown by doubling.
+        let (guess, overflow) = input.count.multipliedReportingOverflow(by: 4)
+        let first = min(ceiling, max(overflow ? ceiling : guess, 16 * 1024))
+        if let admit, !admit(first) { throw refused(first) }
+        output.reserveCapacity(first)
+        // The 64 KiB window zlib writes into is not claimed: it is fixed and small.
         var chunk = [UInt8](repeating: 0, count: min(64 * 1024, ceiling))
         let result: Result<[UInt8], GzipError> = input.withUnsafeBufferPointer { source in
             // zlib does not write through next_in; its header just lacks the const.
@@ -46,6 +57,17 @@ public enum Gzip {
                     return inflate(&stream, Z_NO_FLUSH)
                 }
                 let produced = room - Int(stream.avail_out)
+                if output.count + produced > output.capacity {
+                    // Growing explicitly (not through append's own doubling) so that the budget
+                    // sees every allocation before it happens.
+                    let needed = output.count + produced
+                    let grown = min(ceiling, max(needed, output.capacity > ceiling / 2 ? ceiling : output.capacity * 2))
+                    if let admit, !admit(output.capacity + grown) { return .failure(refused(grown)) }
+                    var larger: [UInt8] = []
+                    larger.reserveCapacity(grown)
+                    larger.append(contentsOf: output)
+                    output = larger
+                }
                 output.append(contentsOf: chunk[0..<produced])
                 if output.count > limit {
                     return .failure(GzipError(
@@ -74,5 +96,11 @@ public enum Gzip {
             }
         }
         return try result.get()
+    }
+
+    private static func refused(_ bytes: Int) -> GzipError {
+        GzipError(
+            kind: .outputRefused,
+            message: "gzip decompression stopped: growing the output to \(bytes) bytes was refused by the memory budget")
     }
 }

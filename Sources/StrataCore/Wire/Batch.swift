@@ -279,12 +279,20 @@ public struct WireBatch: Sendable {
     }
 
     /// Decodes and verifies a framed batch. Throws a `WireError` naming the problem; never traps.
-    public static func decode(_ frame: [UInt8]) throws -> WireBatch {
+    /// `admit` is handed to the decompressor (a caller's memory budget); when it refuses, the
+    /// decompressor's `CompressionError` of kind `.outputRefused` is thrown as is.
+    public static func decode(_ frame: [UInt8], admit: ((Int) -> Bool)? = nil) throws -> WireBatch {
         let header = try header(of: frame)
-        let compressed = Array(frame[WireFormat.headerSize...])
         let payload: [UInt8]
         do {
-            payload = try header.codec.decompress(compressed, maxOutputSize: header.payloadBytes)
+            // Decompressed from the frame in place: no copy of the compressed bytes.
+            payload = try frame.withUnsafeBytes { bytes in
+                try header.codec.decompress(
+                    UnsafeRawBufferPointer(rebasing: bytes[WireFormat.headerSize...]), maxOutputSize: header.payloadBytes,
+                    admit: admit)
+            }
+        } catch let error as CompressionError where error.kind == .outputRefused {
+            throw error
         } catch {
             throw WireError("batch payload could not be decompressed: \(error)")
         }

@@ -10,6 +10,8 @@ import StrataCore
 struct IngestEndpoint: Sendable {
     let pipeline: IngestPipeline
     let limits: IngestLimits
+    /// Bytes all ingest requests may hold at once (`ingest.memory_budget`).
+    let budget: IngestBudget
 
     /// `POST /api/v1/ingest`: the agent's wire format (recognised by its magic whatever the
     /// headers say) or NDJSON (docs/API.md).
@@ -29,11 +31,17 @@ struct IngestEndpoint: Sendable {
         to request: Request, context: CollectorRequestContext,
         choose: ([UInt8]) throws(IngestRejection) -> any IngestDecoder
     ) async -> Response {
-        let collected: ByteBuffer
+        // Everything this request holds is claimed from the budget before it is allocated and
+        // given back when the answer is ready (the records then belong to the head).
+        let memory = budget.lease()
+        defer { memory.release() }
+        let body: [UInt8]
         do {
-            collected = try await request.body.collect(upTo: limits.maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            return refuse(.bodyTooLarge(limit: limits.maxBodyBytes))
+            body = try await Self.collect(
+                request.body, declaredLength: request.headers[.contentLength].flatMap { Int($0) }, limit: limits.maxBodyBytes,
+                memory: memory)
+        } catch let rejection as IngestRejection {
+            return refuse(rejection)
         } catch let broken as HTTPParserError {
             return ErrorAnswer.response(status: 400, code: "bad_request", message: "the request body is not valid HTTP/1.1 (\(broken)); resend it whole")
         } catch {
@@ -42,8 +50,8 @@ struct IngestEndpoint: Sendable {
             return ErrorAnswer.response(status: 408, code: "request_timeout", message: "the request body did not arrive whole: \(error)")
         }
         let decoded = IngestRequest(
-            body: Array(buffer: collected), contentEncoding: request.headers[.contentEncoding]?.lowercased(),
-            batchID: request.headers[.strataBatchID])
+            body: body, contentEncoding: request.headers[.contentEncoding]?.lowercased(), batchID: request.headers[.strataBatchID],
+            memory: memory)
         let batch: IngestBatch
         do throws(IngestRejection) {
             batch = try choose(decoded.body).decode(decoded, limits: limits)
@@ -58,6 +66,38 @@ struct IngestEndpoint: Sendable {
         }
     }
 
+    /// Reads a body into one array no larger than `limit`, claiming its buffer from `memory`
+    /// before each allocation: all of a declared `Content-Length` at once (a body over the limit
+    /// is refused before a byte is read), a chunked body as its buffer doubles.
+    /// Throws an `IngestRejection`, or what reading the body threw (a broken chunked body, a
+    /// connection closed by `http.body_timeout`), which `respond` answers as such.
+    static func collect(
+        _ body: RequestBody, declaredLength: Int?, limit: Int, memory: IngestBudget.Lease
+    ) async throws -> [UInt8] {
+        if let declaredLength, declaredLength > limit { throw IngestRejection.bodyTooLarge(limit: limit) }
+        let buffer = IngestMemory.Expansion(memory: memory)
+        var bytes: [UInt8] = []
+        if let declaredLength, declaredLength > 0 {
+            if let admit = buffer.admit, !admit(declaredLength) { throw buffer.rejection(reading: declaredLength) }
+            bytes.reserveCapacity(declaredLength)
+        }
+        for try await chunk in body {
+            let needed = bytes.count + chunk.readableBytes
+            guard needed <= limit else { throw IngestRejection.bodyTooLarge(limit: limit) }
+            if needed > bytes.capacity {
+                let grown = min(limit, max(needed, bytes.capacity * 2, 64 * 1024))
+                // While the bytes move, the old buffer and the new one are both held.
+                if let admit = buffer.admit, !admit(bytes.capacity + grown) { throw buffer.rejection(reading: grown) }
+                var larger: [UInt8] = []
+                larger.reserveCapacity(grown)
+                larger.append(contentsOf: bytes)
+                bytes = larger
+            }
+            bytes.append(contentsOf: chunk.readableBytesView)
+        }
+        return bytes
+    }
+
     private func refuse(_ rejection: IngestRejection) -> Response {
         pipeline.countRefusal(reason: rejection.code)
         return Self.response(for: rejection)
@@ -70,7 +110,7 @@ struct IngestEndpoint: Sendable {
         case .bodyTooLarge, .decodedTooLarge, .recordTooLarge: status = 413
         case .unsupportedMediaType, .unsupportedEncoding: status = 415
         case .malformedBatch, .malformedBody, .malformedRecord: status = 400
-        case .headFull: status = 429
+        case .headFull, .ingestBusy: status = 429
         case .diskFull, .storageFailed: status = 503
         }
         var response = ErrorAnswer.response(status: status, code: rejection.code, message: rejection.message)

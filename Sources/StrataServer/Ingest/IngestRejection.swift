@@ -19,6 +19,8 @@ public enum IngestRejection: Error, Sendable, Equatable, CustomStringConvertible
     case malformedRecord(String)
     /// The in-memory head is full while it is flushed.
     case headFull(String)
+    /// Requests in flight hold the ingest memory budget (`ingest.memory_budget`).
+    case ingestBusy(String)
     /// The disk budget or the free-space reserve is reached.
     case diskFull(String)
     /// The store could not make the batch durable.
@@ -35,6 +37,7 @@ public enum IngestRejection: Error, Sendable, Equatable, CustomStringConvertible
         case .malformedBody: return "malformed_body"
         case .malformedRecord: return "malformed_record"
         case .headFull: return "head_full"
+        case .ingestBusy: return "ingest_busy"
         case .diskFull: return "disk_full"
         case .storageFailed: return "storage_error"
         }
@@ -45,18 +48,19 @@ public enum IngestRejection: Error, Sendable, Equatable, CustomStringConvertible
         case .bodyTooLarge(let limit): return "request body exceeds the \(limit)-byte limit"
         case .decodedTooLarge(let message), .recordTooLarge(let message), .unsupportedMediaType(let message),
             .unsupportedEncoding(let message), .malformedBatch(let message), .malformedBody(let message),
-            .malformedRecord(let message), .headFull(let message), .diskFull(let message),
+            .malformedRecord(let message), .headFull(let message), .ingestBusy(let message), .diskFull(let message),
             .storageFailed(let message):
             return message
         }
     }
 
     /// How soon a retry may succeed, for refusals that are about the collector's state rather
-    /// than the batch: the head drains within a second; retention or compaction frees disk space
-    /// within seconds to minutes.
+    /// than the batch: the head drains within a second, and so do the requests holding the ingest
+    /// memory budget (a batch within the limits is decoded and stored in well under a second);
+    /// retention or compaction frees disk space within seconds to minutes.
     public var retryAfterSeconds: Int? {
         switch self {
-        case .headFull: return 1
+        case .headFull, .ingestBusy: return 1
         case .diskFull: return 30
         case .storageFailed: return 5
         default: return nil

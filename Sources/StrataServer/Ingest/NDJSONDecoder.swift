@@ -13,7 +13,8 @@ public struct NDJSONDecoder: IngestDecoder {
     public init() {}
 
     public func decode(_ request: IngestRequest, limits: IngestLimits) throws(IngestRejection) -> IngestBatch {
-        let text = try BodyEncoding.decode(request.body, encoding: request.contentEncoding, limits: limits)
+        let text = try BodyEncoding.decode(request.body, encoding: request.contentEncoding, limits: limits, memory: request.memory)
+        try IngestMemory.claimRecords(forText: text.count, in: request.memory)
         let records = try Self.records(text, maxRecordBytes: limits.maxRecordBytes)
         return IngestBatch(
             id: request.batchID.flatMap { BatchID(string: $0) }, records: records, receivedBytes: request.body.count)

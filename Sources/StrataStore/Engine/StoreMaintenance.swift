@@ -67,8 +67,12 @@ public final class StoreMaintenance: Sendable {
             store.flushWanted.waitForSignal(timeout: backoff > .zero ? backoff : flushInterval)
             if isStopping { break }
             do {
+                let flushed = store.statistics.headBytes
                 try store.flush()
                 backoff = .zero
+                // The flushed records were freed in the middle of glibc's heaps, which keep
+                // them unless asked (docs/RELIABILITY.md, "Memory budget").
+                if flushed > 0 { FreeMemory.release() }
             } catch {
                 store.recordFailure("flush")
                 // Disk full or similar: the data stays in the write-ahead log and the head; retry
@@ -91,7 +95,10 @@ public final class StoreMaintenance: Sendable {
             }
             guard store.options.compaction.enabled else { continue }
             do {
-                while !isStopping, try store.compactOnce() {}
+                var merged = false
+                while !isStopping, try store.compactOnce() { merged = true }
+                // A merge holds its inputs' records in memory; give them back once done.
+                if merged { FreeMemory.release() }
             } catch {
                 store.recordFailure("compaction")
                 logger.error("compaction failed: \(error); its inputs stay live, retrying at the next pass")

@@ -3,8 +3,10 @@ import StrataCore
 public struct StoreOptions: Sendable {
     /// The background flusher is woken once the head holds this many uncompressed bytes...
     public var headFlushBytes = 64 << 20
-    /// ... and ingest refuses new batches (the server answers 429) beyond this many.
-    public var headLimitBytes = 256 << 20
+    /// ... and ingest refuses new batches (the server answers 429) beyond this many. Both count
+    /// the records' estimated memory (`LogStore.accountedBytes`); 128 MiB is the head's share of
+    /// the collector's 512 MiB budget (docs/RELIABILITY.md, "Memory budget").
+    public var headLimitBytes = 128 << 20
     /// Batch ids remembered for deduplication.
     public var dedupWindowNanos: Int64 = 24 * 3600 * 1_000_000_000
     public var dedupMaxBatches = 500_000
@@ -56,9 +58,13 @@ public struct CompactionOptions: Sendable, Equatable {
     public var minInputs = 4
     /// At most this many segments go into one merge.
     public var maxInputs = 32
-    /// A merge produces at most this many uncompressed bytes (body bytes + 64 per record, the
-    /// head's accounting): it bounds the memory a merge takes and the size of a segment.
-    public var maxSegmentBytes = 256 << 20
+    /// A merge produces at most this many uncompressed bytes (body bytes + 64 per record): it
+    /// bounds the memory a merge takes and the size of a segment. A merge holds all its records
+    /// at once, and a record takes about 6 times this estimate in memory (measured, see
+    /// `LogStore.accountedBytes`), so 32 MiB keeps a merge near 200 MiB, its share of the
+    /// collector's memory budget (docs/RELIABILITY.md, "Memory budget"); 256 MiB let one merge
+    /// take over a gigabyte.
+    public var maxSegmentBytes = 32 << 20
     /// Segments below this size are tier 0; tier k holds sizes in [base·f^(k-1), base·f^k).
     public var tierBaseBytes = 4 << 20
     /// Once a partition's hour ended this long ago it is "settled": few late records still
