@@ -111,6 +111,9 @@ final class ConfigurationTests: XCTestCase {
             error("output: {sink: stdout}\nbatch: {max_byts: 1MiB}"),
             "batch.max_byts: unknown key (known here: max_age, max_bytes, memory_batches)")
         XCTAssertTrue(error("output: {sink: stdout}\nbatch: {max_bytes: huge}").hasPrefix("batch.max_bytes: expected a size"))
+        // Caps above what the collector takes would dead-letter every large batch or record.
+        XCTAssertTrue(error("output: {sink: stdout}\nbatch: {max_bytes: 64MiB}").hasPrefix("batch.max_bytes:"))
+        XCTAssertTrue(error("output: {sink: stdout}\nrecord: {max_bytes: 16MiB}").hasPrefix("record.max_bytes:"))
         XCTAssertTrue(error("output: {sink: carrier-pigeon}").contains("output.sink: expected one of http, stdout"))
         XCTAssertTrue(error("output: {sink: http}").contains("output.collector: is required"))
         XCTAssertTrue(error("output: {sink: http, collector: 'ftp://x'}").contains("http:// or https://"))

@@ -86,7 +86,10 @@ public struct AgentConfiguration: Sendable {
         nodeName = try top.string("node_name", default: nodeName)
 
         let record = top.section("record")
-        maxRecordBytes = try record.bytes("max_bytes", default: maxRecordBytes, range: 1024...(64 << 20))
+        // The collector refuses records over its max_record_bytes (4 MiB) and requests over its
+        // ingest.max_decoded_size (16 MiB) with 413, and a refused batch is dead-lettered: the
+        // agent's own caps stay within them, so a setting cannot make it lose data.
+        maxRecordBytes = try record.bytes("max_bytes", default: maxRecordBytes, range: 1024...(4 << 20))
 
         let multiline = top.section("multiline")
         multilineFlushTimeout = try multiline.duration(
@@ -131,7 +134,9 @@ public struct AgentConfiguration: Sendable {
         requestTimeout = try output.duration("timeout", default: requestTimeout, range: .seconds(1)...(.seconds(600)))
 
         let batch = top.section("batch")
-        batchMaxBytes = try batch.bytes("max_bytes", default: batchMaxBytes, range: 4096...(64 << 20))
+        // A batch is sealed once it passes max_bytes, so it may hold one record more: the cap
+        // leaves room for a largest record (4 MiB) and the tables well below the collector's 16 MiB.
+        batchMaxBytes = try batch.bytes("max_bytes", default: batchMaxBytes, range: 4096...(8 << 20))
         batchMaxAge = try batch.duration("max_age", default: batchMaxAge, range: .milliseconds(10)...(.seconds(60)))
         memoryBatches = try batch.integer("memory_batches", default: memoryBatches, range: 1...1024)
 
