@@ -129,7 +129,7 @@ extension StrataFuzz {
             return LLVMFuzzerRunDriver(&argc, &argv) { data, size in
                 guard let target = libFuzzerTarget else { return 0 }
                 let input = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
-                do {
+                do throws(FuzzFinding) {
                     try target.run(input)
                 } catch {
                     FileHandleStandardError.write(error.description + "\n")
