@@ -20,15 +20,8 @@ final class CollectorTests: XCTestCase {
     func startCollector(tokens: [String] = [], configure: (inout CollectorConfiguration) -> Void = { _ in }) async throws
         -> (CollectorServer, String, Task<Void, Error>)
     {
-        var configuration = CollectorConfiguration(dataDirectory: root + "/data")
-        configuration.port = 0
-        configuration.tokens = tokens
-        configuration.store.retentionNanos = .max / 2
-        configure(&configuration)
-        let server = try CollectorServer(configuration: configuration, logger: logger)
-        let task = Task { try await server.run() }
-        var port = 0
-        for await bound in server.boundPort.stream { port = bound }
+        let (server, port, task) = try await startInProcessCollector(
+            dataDirectory: root + "/data", tokens: tokens, durable: true, logger: logger, configure: configure)
         return (server, "http://127.0.0.1:\(port)", task)
     }
 

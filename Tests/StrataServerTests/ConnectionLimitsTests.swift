@@ -22,17 +22,7 @@ final class ConnectionLimitsTests: XCTestCase {
     func startCollector(tokens: [String] = [], configure: (inout CollectorConfiguration) -> Void = { _ in }) async throws
         -> (server: CollectorServer, port: Int, task: Task<Void, Error>)
     {
-        var configuration = CollectorConfiguration(dataDirectory: root + "/data")
-        configuration.port = 0
-        configuration.tokens = tokens
-        configuration.store.retentionNanos = .max / 2
-        configuration.store.segment.durable = false
-        configure(&configuration)
-        let server = try CollectorServer(configuration: configuration, logger: logger)
-        let task = Task { try await server.run() }
-        var port = 0
-        for await bound in server.boundPort.stream { port = bound }
-        return (server, port, task)
+        try await startInProcessCollector(dataDirectory: root + "/data", tokens: tokens, logger: logger, configure: configure)
     }
 
     func metrics(_ port: Int) async throws -> String {
