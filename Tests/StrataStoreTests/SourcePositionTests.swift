@@ -59,6 +59,19 @@ import Testing
         #expect(bodies == (0..<12).map { "line \($0) of 7/0" }.sorted(), "every line once")
     }
 
+    /// What the collector hands to continuous diagnosis: the records stored, never a re-sent one.
+    @Test func theStoredRecordsReturnedLeaveOutTheDropped() throws {
+        let scratch = ScratchStore()
+        let store = try scratch.open()
+        try Self.ingest(store, Self.lines(0..<4))
+        let batch = Self.lines(2..<6)
+        let (result, stored) = try store.ingestReturningStored(batchID: nil, records: batch.records, positions: batch.positions)
+        #expect(result == .stored(records: 2, tooOld: 0, duplicateRecords: 2))
+        #expect(stored.map(\.body) == ["line 4 of 7/0", "line 5 of 7/0"])
+        let again = try store.ingestReturningStored(batchID: nil, records: batch.records, positions: batch.positions)
+        #expect(again.stored.isEmpty, "everything of a full re-send is dropped, and nothing is observed")
+    }
+
     @Test func piecesOfOneLineAreToldApartByTheirNumber() throws {
         let scratch = ScratchStore()
         let store = try scratch.open()

@@ -96,8 +96,9 @@ public final class IngestPipeline: Sendable {
         if !positions.isEmpty { positions.removeLast(dropped) }
         templates.annotate(&records)
         let result: IngestResult
+        let stored: [LogRecord]
         do {
-            result = try store.ingest(batchID: batch.id, records: records, positions: positions)
+            (result, stored) = try store.ingestReturningStored(batchID: batch.id, records: records, positions: positions)
         } catch {
             throw refused(storeError: error, caller: caller)
         }
@@ -113,7 +114,9 @@ public final class IngestPipeline: Sendable {
             if tooOld > 0, let count = tooOldWarning.note(tooOld, now: WallClock.monotonicNanos()) {
                 logger.warning("\(tooOldMessage(count))")
             }
-            continuous?.observe(records)
+            // Only what was stored: a record re-sent after an agent restart, or refused as too
+            // old, is not an event the incident detector should count.
+            continuous?.observe(stored)
             metrics.accepted(
                 records: accepted, bytes: batch.receivedBytes, tooOld: tooOld, dropped: dropped, duplicates: duplicateRecords)
             return IngestAcknowledgement(

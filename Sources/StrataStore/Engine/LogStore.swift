@@ -291,6 +291,15 @@ public final class LogStore: @unchecked Sendable {
     public func ingest(
         batchID: BatchID?, records: [LogRecord], positions: [RecordPosition?] = [], now: Int64 = WallClock.nowNanos()
     ) throws -> IngestResult {
+        try ingestReturningStored(batchID: batchID, records: records, positions: positions, now: now).result
+    }
+
+    /// `ingest`, also giving the records it stored, as stored: without those refused as too old
+    /// or dropped as re-sent, future stamps clamped. What watches the stream (continuous
+    /// diagnosis) sees each stored record once, and nothing else.
+    public func ingestReturningStored(
+        batchID: BatchID?, records: [LogRecord], positions: [RecordPosition?] = [], now: Int64 = WallClock.nowNanos()
+    ) throws -> (result: IngestResult, stored: [LogRecord]) {
         guard positions.isEmpty || positions.count == records.count else {
             throw StoreError(
                 .io, "a batch of \(records.count) records came with \(positions.count) positions; the caller must give one per record or none")
@@ -315,10 +324,10 @@ public final class LogStore: @unchecked Sendable {
         }
         let tooOld = records.count - recent.count
         // Cheap early answers before encoding; both are checked again under the ingest lock.
-        if try admissionRefused(id) { return .duplicate }
+        if try admissionRefused(id) { return (.duplicate, []) }
         let expected = state.withLock { $0.sources.admit(recentPositions) }
         var frame = try Self.logFrame(id: id, records: expected.kept(recent), positions: expected.kept(recentPositions))
-        let stored: (headBytes: Int, admission: SourceMemory.Admission)? = try ingestLock.withLock { _ in
+        let stored: (headBytes: Int, admission: SourceMemory.Admission, kept: [LogRecord])? = try ingestLock.withLock { _ in
             if try admissionRefused(id, adding: frame.count) { return nil }
             // Sources only advance under this lock: what it admits now is what the log gets.
             let admission = state.withLock { $0.sources.admit(recentPositions) }
@@ -341,13 +350,14 @@ public final class LogStore: @unchecked Sendable {
                 state.headBytes += bytes
                 return state.headBytes
             }
-            return (headBytes, admission)
+            return (headBytes, admission, kept)
         }
-        guard let stored else { return .duplicate }
+        guard let stored else { return (.duplicate, []) }
         if stored.headBytes >= options.headFlushBytes { flushWanted.signal() }
-        return .stored(
+        let result = IngestResult.stored(
             records: recent.count - stored.admission.duplicates, tooOld: tooOld,
             duplicateRecords: stored.admission.duplicates)
+        return (result, stored.kept)
     }
 
     /// The write-ahead-log entry of a batch: its normalized records, with their positions so
