@@ -42,10 +42,14 @@ func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async 
     }
 }
 
-/// A TCP socket connected to 127.0.0.1:`port`, for the caller to close.
-func connectLoopback(port: Int) throws -> Int32 {
+/// A TCP socket connected to 127.0.0.1:`port`, for the caller to close. `receiveBuffer` sets
+/// SO_RCVBUF before connecting (where it also fixes the advertised window).
+func connectLoopback(port: Int, receiveBuffer: Int? = nil) throws -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw CrashTestError("socket() failed") }
+    if var size = receiveBuffer.map(Int32.init) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)

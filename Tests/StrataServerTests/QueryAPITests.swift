@@ -17,16 +17,9 @@ import Testing
 
     func start(tokens: [String] = []) async throws -> Running {
         let root = NSTemporaryDirectory() + "query-api-" + UUID().uuidString
-        var configuration = CollectorConfiguration(dataDirectory: root + "/data")
-        configuration.port = 0
-        configuration.tokens = tokens
-        configuration.store.retentionNanos = .max / 2
-        configuration.store.segment.durable = false
-        configuration.flushInterval = .seconds(3600)
-        let server = try CollectorServer(configuration: configuration, logger: logger)
-        let task = Task { try await server.run() }
-        var port = 0
-        for await bound in server.boundPort.stream { port = bound }
+        let (server, port, task) = try await startInProcessCollector(dataDirectory: root + "/data", tokens: tokens, logger: logger) {
+            $0.flushInterval = .seconds(3600)
+        }
         return Running(server: server, url: "http://127.0.0.1:\(port)", task: task, root: root)
     }
 

@@ -10,22 +10,7 @@ final class RawConnection: @unchecked Sendable {
     /// neither grows it nor the window it advertises), so a client that does not read stops the
     /// server's writes after a few kilobytes instead of a few megabytes.
     init(port: Int, receiveBuffer: Int? = nil) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw CrashTestError("socket() failed") }
-        if var size = receiveBuffer.map(Int32.init) {
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            Glibc.close(fd)
-            throw CrashTestError("connection to port \(port) refused")
-        }
+        fd = try connectLoopback(port: port, receiveBuffer: receiveBuffer)
     }
 
     deinit { close() }
